@@ -1,0 +1,205 @@
+//! Settings: documented defaults, then an optional `bookhook.toml`, then `BOOKHOOK_*` variables.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A value that must never reach a log line or an error text.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every setting of the server, with the names used in `bookhook.toml`.
+/// The environment variable of each is `BOOKHOOK_` + the name in upper case.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address and port the panel, the API and the health checks listen on.
+    pub listen: SocketAddr,
+    /// Folder for the embedded SQLite database and other local state.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default: `<data_dir>/bookhook.db`).
+    pub database_url: String,
+    /// A `tracing` filter such as `info` or `bookhook=debug,info`.
+    pub log_level: String,
+    /// The URL people reach the panel at; `https://…` marks the session cookie `Secure`.
+    pub public_url: String,
+    /// Folder of the built site (JS, WASM, CSS) that cargo-leptos writes.
+    pub site_root: String,
+    /// Create this admin account at start-up when no account exists (environment only).
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    /// Minutes of inactivity after which a panel session ends.
+    pub session_idle_minutes: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    log_level: Option<String>,
+    public_url: Option<String>,
+    site_root: Option<String>,
+    session_idle_minutes: Option<i64>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
+
+impl Settings {
+    /// Loads the layers in order. `file` is `--config`; without it `./bookhook.toml` is read
+    /// when it exists (or the file named by `BOOKHOOK_CONFIG`).
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let env = |k: &str| {
+            std::env::var(format!("BOOKHOOK_{k}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("CONFIG").map(PathBuf::from));
+        let file_settings = match path {
+            Some(p) => read_file(&p)?,
+            None if Path::new("bookhook.toml").exists() => read_file(Path::new("bookhook.toml"))?,
+            None => FileSettings::default(),
+        };
+        Self::from_layers(file_settings, env)
+    }
+
+    fn from_layers(f: FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let listen_s = env("LISTEN")
+            .or(f.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_s.parse().with_context(|| {
+            format!("listen: '{listen_s}' is not an address:port such as 127.0.0.1:3000")
+        })?;
+        let data_dir = PathBuf::from(
+            env("DATA_DIR")
+                .or(f.data_dir)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+        );
+        let database_url = env("DATABASE_URL")
+            .or(f.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("bookhook.db").display()));
+        if !database_url.starts_with("sqlite:") {
+            bail!("database_url: only sqlite:// URLs are supported by this version");
+        }
+        let public_url = env("PUBLIC_URL")
+            .or(f.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("public_url: must start with http:// or https://");
+        }
+        let session_idle_minutes = match env("SESSION_IDLE_MINUTES") {
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("session_idle_minutes: '{v}' is not a whole number"))?,
+            None => f
+                .session_idle_minutes
+                .unwrap_or(DEFAULT_SESSION_IDLE_MINUTES),
+        };
+        if session_idle_minutes < 1 {
+            bail!("session_idle_minutes: must be at least 1");
+        }
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            log_level: env("LOG_LEVEL")
+                .or(f.log_level)
+                .unwrap_or_else(|| DEFAULT_LOG_LEVEL.into()),
+            public_url,
+            site_root: env("SITE_ROOT")
+                .or(std::env::var("LEPTOS_SITE_ROOT").ok())
+                .or(f.site_root)
+                .unwrap_or_else(|| DEFAULT_SITE_ROOT.into()),
+            admin_email: env("ADMIN_EMAIL"),
+            admin_password: env("ADMIN_PASSWORD").map(Secret::new),
+            session_idle_minutes,
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn read_file(p: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(file: FileSettings, vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_layers(file, |k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_put_the_database_under_the_data_dir() {
+        let s = load(FileSettings::default(), &[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.database_url, "sqlite://./data/bookhook.db");
+        assert!(!s.secure_cookies());
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let f = FileSettings {
+            listen: Some("127.0.0.1:4000".into()),
+            log_level: Some("debug".into()),
+            ..Default::default()
+        };
+        let s = load(f, &[("LISTEN", "0.0.0.0:5000")]).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:5000");
+        assert_eq!(s.log_level, "debug");
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        let e = load(FileSettings::default(), &[("LISTEN", "nope")]).unwrap_err();
+        assert!(e.to_string().starts_with("listen:"), "{e}");
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let s = load(
+            FileSettings::default(),
+            &[("PUBLIC_URL", "https://hooks.example.com")],
+        )
+        .unwrap();
+        assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn the_admin_password_never_prints() {
+        let s = load(FileSettings::default(), &[("ADMIN_PASSWORD", "hunter2")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Pure types and rules, compiled for the server and the browser alike.
+
+pub mod app;

@@ -1,0 +1,106 @@
+//! The error every panel server function returns: an HTTP status, a message a person can act
+//! on, and the form field it is about.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct PanelError {
+    pub status: u16,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl PanelError {
+    fn new(status: u16, message: impl Into<String>, field: Option<&str>) -> Self {
+        let e = Self {
+            status,
+            message: message.into(),
+            field: field.map(str::to_string),
+        };
+        e.set_response_status();
+        e
+    }
+
+    /// Bad input in one field (400).
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::new(400, message, Some(field))
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, message, None)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            401,
+            "You are not signed in, or your session has ended.",
+            None,
+        )
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(404, format!("{what} was not found."), None)
+    }
+    pub fn conflict(field: Option<&str>, message: impl Into<String>) -> Self {
+        Self::new(409, message, field)
+    }
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self::new(429, message, None)
+    }
+    /// An unexpected failure: the cause goes to the log, the caller only learns that it failed.
+    #[cfg(feature = "ssr")]
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "panel request failed");
+        Self::new(
+            500,
+            "Something went wrong on the server; it has been logged.",
+            None,
+        )
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == 401
+    }
+
+    /// The message if it concerns `field`.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        (self.field.as_deref() == Some(field)).then(|| self.message.clone())
+    }
+
+    fn set_response_status(&self) {
+        #[cfg(feature = "ssr")]
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(
+                http::StatusCode::from_u16(self.status)
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for PanelError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl FromServerFnError for PanelError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let status = match &value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => 400,
+            _ => 500,
+        };
+        let message = match &value {
+            ServerFnErrorErr::Request(_) => {
+                "The server could not be reached. Check your connection and try again.".into()
+            }
+            other => other.to_string(),
+        };
+        Self::new(status, message, None)
+    }
+}
+
+pub type PanelResult<T> = Result<T, PanelError>;

@@ -1,0 +1,308 @@
+//! Wiring: the database, the session layer, the router and the background tasks, all run as
+//! siblings under one shutdown signal.
+
+use crate::auth::{self, LoginThrottle, SESSION_USER_KEY};
+use crate::config::Settings;
+use crate::store::{self, Db};
+use crate::ui::{shell, App};
+use anyhow::Context;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub leptos_options: LeptosOptions,
+    pub throttle: Arc<LoginThrottle>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+/// Opens the database and applies pending migrations.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let db = store::connect(&settings.database_url).await?;
+    store::migrate(&db).await?;
+    Ok(db)
+}
+
+/// A built server: the listener is bound, so `port()` is known before `run`.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    session_store: SqliteStore,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = open_database(&settings).await?;
+        let session_store = SqliteStore::new(db.clone());
+        session_store
+            .migrate()
+            .await
+            .context("creating the session table")?;
+        create_admin_from_env(&db, &settings).await?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("bookhook")
+            .site_root(settings.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(settings.listen)
+            .build();
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            leptos_options,
+            throttle: Arc::new(LoginThrottle::default()),
+        };
+        let router = router(state.clone(), session_store.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+            session_store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn db(&self) -> Db {
+        self.state.db.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let addr = self.listener.local_addr()?;
+        tracing::info!("bookhook is listening on http://{addr}");
+        let mut tasks = tokio::task::JoinSet::new();
+
+        let store = self.session_store.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                res = store.continuously_delete_expired(Duration::from_secs(600)) => {
+                    if let Err(e) = res {
+                        tracing::error!(error = %e, "expired-session cleanup stopped");
+                    }
+                }
+                _ = stop.cancelled() => {}
+            }
+            Ok(())
+        });
+
+        let stop = shutdown.clone();
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let listener = self.listener;
+        tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .context("serving HTTP")
+        });
+
+        // The first task to end (an error, or the shutdown signal) ends them all.
+        let mut result = Ok(());
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(Err(e)) | Err(e) = done.map_err(anyhow::Error::from) {
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+            shutdown.cancel();
+        }
+        self.state.db.close().await;
+        tracing::info!("bookhook stopped");
+        result
+    }
+}
+
+fn router(state: AppState, session_store: SqliteStore) -> Router {
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name("bookhook_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            state.settings.session_idle_minutes,
+        )));
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/", get(|| async { Redirect::to("/login") }))
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), guard_pages))
+        .layer(middleware::from_fn(same_origin_writes))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    match store::ping(&st.db).await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!({"status": "unavailable", "reason": "database unreachable"}),
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Panel pages need a signed-in user: anonymous visitors go to the sign-in form (or to
+/// first-run setup while no account exists), signed-in ones skip those forms.
+async fn guard_pages(
+    State(st): State<AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let is_page = req.method() == Method::GET
+        && (path == "/" || path == "/login" || path == "/setup" || path.starts_with("/apps/"));
+    if !is_page {
+        return next.run(req).await;
+    }
+    let uid: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
+    let signed_in = match uid {
+        Some(id) => matches!(store::user_by_id(&st.db, id).await, Ok(Some(_))),
+        None => false,
+    };
+    if signed_in {
+        if path.starts_with("/apps/") {
+            return next.run(req).await;
+        }
+        return match crate::panel::landing_path(&st).await {
+            Ok(p) => Redirect::to(&p).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+    }
+    let target = match store::count_users(&st.db).await {
+        Ok(0) => "/setup",
+        Ok(_) => "/login",
+        Err(e) => {
+            tracing::error!(error = %e, "counting users failed");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    if path == target {
+        next.run(req).await
+    } else {
+        Redirect::to(target).into_response()
+    }
+}
+
+/// Refuses a browser's cross-site write: a state-changing request whose `Origin` names
+/// another host than the one it was sent to.
+async fn same_origin_writes(req: Request, next: Next) -> Response {
+    if matches!(
+        req.method(),
+        &Method::GET | &Method::HEAD | &Method::OPTIONS
+    ) {
+        return next.run(req).await;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|h| h.to_str().ok());
+    if let (Some(origin), Some(host)) = (origin, host) {
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+        if origin_host != host {
+            return (
+                StatusCode::FORBIDDEN,
+                Json(serde_json::json!({"error": {
+                    "code": "cross_origin",
+                    "message": "Cross-origin requests may not change anything here."
+                }})),
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// `BOOKHOOK_ADMIN_EMAIL` / `BOOKHOOK_ADMIN_PASSWORD` create the first account unattended.
+async fn create_admin_from_env(db: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) else {
+        return Ok(());
+    };
+    if store::count_users(db).await? > 0 {
+        tracing::debug!("an admin account exists; BOOKHOOK_ADMIN_EMAIL is not used");
+        return Ok(());
+    }
+    let email =
+        auth::validate_email(email).map_err(|m| anyhow::anyhow!("BOOKHOOK_ADMIN_EMAIL: {m}"))?;
+    auth::validate_new_password(password.expose())
+        .map_err(|m| anyhow::anyhow!("BOOKHOOK_ADMIN_PASSWORD: {m}"))?;
+    let hash = auth::hash_password(password.expose().to_string()).await?;
+    if let store::FirstAdmin::Created { .. } = store::create_first_admin(db, &email, &hash).await? {
+        tracing::info!(email = %email, "admin account created from the environment");
+    }
+    Ok(())
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+        }
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+}

@@ -1,0 +1,315 @@
+//! Every SQL statement of the server: the pool, migrations, accounts, apps and API keys.
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Db = SqlitePool;
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Opens the SQLite database (creating its file and folder), in WAL mode.
+pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
+    let opts = SqliteConnectOptions::from_str(database_url)
+        .with_context(|| "database_url: not a valid sqlite:// URL")?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL + NORMAL is durable against process crashes (kill -9); FULL adds an fsync per
+        // commit to survive power loss too. Transitions must survive a crash of the process.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(path) = opts.get_filename().parent() {
+        if !path.as_os_str().is_empty() {
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("creating the data folder {}", path.display()))?;
+        }
+    }
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(opts)
+        .await
+        .context("opening the database")
+}
+
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations/sqlite")
+        .run(db)
+        .await
+        .context("applying migrations")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub developer_mode: bool,
+}
+
+pub async fn count_users(db: &Db) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn user_by_id(db: &Db, id: i64) -> sqlx::Result<Option<UserRow>> {
+    let row = sqlx::query("SELECT id, email, developer_mode FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| UserRow {
+        id: r.get("id"),
+        email: r.get("email"),
+        developer_mode: r.get::<i64, _>("developer_mode") != 0,
+    }))
+}
+
+/// The id and password hash of the account with this email, for sign-in.
+pub async fn credentials_by_email(db: &Db, email: &str) -> sqlx::Result<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = ?")
+        .bind(email)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| (r.get("id"), r.get("password_hash"))))
+}
+
+pub enum FirstAdmin {
+    Created { user_id: i64 },
+    AlreadySetUp,
+}
+
+/// Creates the first admin account and the Demo app, only while no account exists.
+/// The check and the insert share one write transaction, so two racing requests cannot both win.
+pub async fn create_first_admin(
+    db: &Db,
+    email: &str,
+    password_hash: &str,
+) -> sqlx::Result<FirstAdmin> {
+    let mut tx = db.begin().await?;
+    // One statement checks and inserts, so two racing requests cannot both create an account.
+    let now = now_ms();
+    let user_id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at) \
+         SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user_id) = user_id else {
+        return Ok(FirstAdmin::AlreadySetUp);
+    };
+    sqlx::query(
+        "INSERT INTO apps (name, slug, created_at) SELECT 'Demo', 'demo', ? \
+         WHERE NOT EXISTS (SELECT 1 FROM apps)",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(FirstAdmin::Created { user_id })
+}
+
+pub async fn set_developer_mode(db: &Db, user_id: i64, on: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET developer_mode = ? WHERE id = ?")
+        .bind(on as i64)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apps
+
+#[derive(Debug, Clone)]
+pub struct AppRow {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub created_at: i64,
+}
+
+fn app_row(r: sqlx::sqlite::SqliteRow) -> AppRow {
+    AppRow {
+        id: r.get("id"),
+        name: r.get("name"),
+        slug: r.get("slug"),
+        created_at: r.get("created_at"),
+    }
+}
+
+pub async fn list_apps(db: &Db) -> sqlx::Result<Vec<AppRow>> {
+    let rows = sqlx::query("SELECT id, name, slug, created_at FROM apps ORDER BY name, id")
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(app_row).collect())
+}
+
+pub async fn app_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<AppRow>> {
+    let row = sqlx::query("SELECT id, name, slug, created_at FROM apps WHERE slug = ?")
+        .bind(slug)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(app_row))
+}
+
+/// `None` when the slug is taken.
+pub async fn create_app(db: &Db, name: &str, slug: &str) -> sqlx::Result<Option<AppRow>> {
+    let now = now_ms();
+    let res = sqlx::query(
+        "INSERT INTO apps (name, slug, created_at) VALUES (?, ?, ?) \
+         ON CONFLICT (slug) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(slug)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    Ok(res.map(|r| AppRow {
+        id: r.get("id"),
+        name: name.into(),
+        slug: slug.into(),
+        created_at: now,
+    }))
+}
+
+pub async fn rename_app(db: &Db, app_id: i64, name: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE apps SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(app_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an app and (by cascade) everything it owns.
+pub async fn delete_app(db: &Db, app_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM apps WHERE id = ?")
+        .bind(app_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+#[derive(Debug, Clone)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub mode: String,
+    pub label: String,
+    pub key_hint: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn list_api_keys(db: &Db, app_id: i64) -> sqlx::Result<Vec<ApiKeyRow>> {
+    let rows = sqlx::query(
+        "SELECT id, mode, label, key_hint, created_at, last_used_at, revoked_at \
+         FROM api_keys WHERE app_id = ? ORDER BY revoked_at IS NOT NULL, created_at DESC, id DESC",
+    )
+    .bind(app_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ApiKeyRow {
+            id: r.get("id"),
+            mode: r.get("mode"),
+            label: r.get("label"),
+            key_hint: r.get("key_hint"),
+            created_at: r.get("created_at"),
+            last_used_at: r.get("last_used_at"),
+            revoked_at: r.get("revoked_at"),
+        })
+        .collect())
+}
+
+pub async fn insert_api_key(
+    db: &Db,
+    app_id: i64,
+    mode: &str,
+    label: &str,
+    key_hash: &str,
+    key_hint: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO api_keys (app_id, mode, label, key_hash, key_hint, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(app_id)
+    .bind(mode)
+    .bind(label)
+    .bind(key_hash)
+    .bind(key_hint)
+    .bind(now_ms())
+    .fetch_one(db)
+    .await
+}
+
+/// Revokes a key of this app; false when the app has no such active key.
+pub async fn revoke_api_key(db: &Db, app_id: i64, key_id: i64) -> sqlx::Result<bool> {
+    let res = sqlx::query(
+        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND app_id = ? AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(key_id)
+    .bind(app_id)
+    .execute(db)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// The app an active API key belongs to.
+pub async fn app_by_key_hash(db: &Db, key_hash: &str) -> sqlx::Result<Option<AppRow>> {
+    let row = sqlx::query(
+        "SELECT a.id, a.name, a.slug, a.created_at FROM api_keys k JOIN apps a ON a.id = k.app_id \
+         WHERE k.key_hash = ? AND k.revoked_at IS NULL",
+    )
+    .bind(key_hash)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(app_row))
+}
+
+pub async fn ping(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
+
+/// Adds an admin account (the CLI's `create-admin`); `None` when the email is taken.
+/// The first account of an installation also gets the Demo app.
+pub async fn create_admin(db: &Db, email: &str, password_hash: &str) -> sqlx::Result<Option<i64>> {
+    let mut tx = db.begin().await?;
+    let now = now_ms();
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) \
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if id.is_some() {
+        sqlx::query(
+            "INSERT INTO apps (name, slug, created_at) SELECT 'Demo', 'demo', ? \
+             WHERE NOT EXISTS (SELECT 1 FROM apps)",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}

@@ -1,0 +1,57 @@
+//! The admin panel: the HTML shell, the routes and the pages, each page's server functions
+//! beside it.
+
+pub mod auth;
+pub mod bookings;
+pub mod deliveries;
+pub mod layout;
+pub mod settings;
+pub mod webhooks;
+pub mod widgets;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bookhook.css" />
+        <Title formatter=|t: String| if t.is_empty() { "bookhook".to_string() } else { format!("{t} · bookhook") } />
+        <Router>
+            <Routes fallback=|| view! { <widgets::NotFound /> }>
+                <Route path=path!("/setup") view=auth::SetupPage />
+                <Route path=path!("/login") view=auth::LoginPage />
+                <ParentRoute path=path!("/apps/:app") view=layout::PanelLayout>
+                    <Route path=path!("bookings") view=bookings::BookingsPage />
+                    <Route path=path!("webhooks") view=webhooks::WebhooksPage />
+                    <Route path=path!("deliveries") view=deliveries::DeliveriesPage />
+                    <Route path=path!("settings") view=settings::SettingsPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

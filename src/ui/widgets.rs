@@ -1,0 +1,61 @@
+//! Small pieces shared by the pages: form errors, empty states, time formatting.
+
+use crate::error::PanelError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The message of `err` when it concerns `field` (`""`: errors about no particular field).
+#[component]
+pub fn FormError(
+    #[prop(into)] err: Signal<Option<PanelError>>,
+    field: &'static str,
+) -> impl IntoView {
+    let msg = move || {
+        err.get().and_then(|e| match (&e.field, field) {
+            (None, "") => Some(e.message),
+            (Some(f), want) if f == want => Some(e.message),
+            _ => None,
+        })
+    };
+    view! {
+        <Show when=move || msg().is_some()>
+            <p class="form-error" role="alert">{msg}</p>
+        </Show>
+    }
+}
+
+/// A box that explains an empty list and what to do about it.
+#[component]
+pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="empty-state">
+            <h2>{title}</h2>
+            {children()}
+        </div>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <div class="auth-page">
+            <div class="auth-card">
+                <h1>"Page not found"</h1>
+                <p class="muted">"There is nothing at this address."</p>
+                <a class="btn" href="/" rel="external">"Go to the panel"</a>
+            </div>
+        </div>
+    }
+}
+
+/// `2026-11-28 07:28 UTC` from Unix milliseconds.
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}

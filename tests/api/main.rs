@@ -1,0 +1,6 @@
+//! Integration tests: the real server on a random port with a fresh SQLite file each.
+
+mod accounts;
+mod apps;
+mod helpers;
+mod pages;

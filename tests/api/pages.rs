@@ -1,0 +1,101 @@
+//! Pages, health checks and what anonymous callers get.
+
+use crate::helpers::*;
+
+const PANEL_PAGES: &[&str] = &[
+    "/apps/demo/bookings",
+    "/apps/demo/webhooks",
+    "/apps/demo/deliveries",
+    "/apps/demo/settings",
+];
+
+/// Every panel server function with arguments of the right shape.
+const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
+    ("panel_context", &[("app", "demo")]),
+    ("set_developer_mode", &[("on", "true")]),
+    ("list_api_keys", &[("app", "demo")]),
+    (
+        "create_api_key",
+        &[("app", "demo"), ("mode", "test"), ("label", "x")],
+    ),
+    ("revoke_api_key", &[("app", "demo"), ("id", "1")]),
+    ("create_app", &[("name", "X"), ("slug", "xx")]),
+    ("rename_app", &[("app", "demo"), ("name", "X")]),
+    ("delete_app", &[("app", "demo"), ("confirm", "demo")]),
+];
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+}
+
+#[tokio::test]
+async fn before_setup_every_page_leads_to_setup() {
+    let app = spawn_app().await;
+    for path in ["/", "/login"].iter().chain(PANEL_PAGES) {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(res.headers()["location"], "/setup", "{path}");
+    }
+    let res = app.get("/setup").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Create the first admin account"));
+}
+
+#[tokio::test]
+async fn anonymous_callers_get_no_page_and_no_server_function() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let anon = new_client();
+    for path in PANEL_PAGES.iter().chain(&["/", "/setup"]) {
+        let res = anon.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(res.headers()["location"], "/login", "{path}");
+    }
+    for (endpoint, args) in SERVER_FNS {
+        let (status, body) = error_of(app.call_with(&anon, endpoint, args).await).await;
+        assert_eq!(status, 401, "{endpoint}: {body}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn signed_in_pages_render_on_the_server() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let res = app.get("/").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/apps/demo/bookings");
+    let html = app.get("/apps/demo/bookings").await.text().await.unwrap();
+    assert!(html.contains(EMAIL), "the profile menu shows the account");
+    assert!(html.contains("Bookings") && html.contains("Settings"));
+    assert!(
+        !html.contains(r#"href="/apps/demo/webhooks""#),
+        "Developer Mode is off: no Webhooks tab"
+    );
+    assert!(!html.contains(r#"href="/apps/demo/deliveries""#));
+    let html = app.get("/apps/demo/webhooks").await.text().await.unwrap();
+    assert!(html.contains("Developer Mode is off"));
+
+    app.call_ok("set_developer_mode", &[("on", "true")]).await;
+    let html = app.get("/apps/demo/bookings").await.text().await.unwrap();
+    assert!(html.contains(r#"href="/apps/demo/webhooks""#));
+    assert!(html.contains(r#"href="/apps/demo/deliveries""#));
+    let html = app.get("/apps/demo/webhooks").await.text().await.unwrap();
+    assert!(html.contains("No webhooks yet"));
+    let html = app.get("/apps/demo/deliveries").await.text().await.unwrap();
+    assert!(html.contains("No deliveries yet"));
+}
