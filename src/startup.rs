@@ -115,6 +115,13 @@ impl Application {
             Ok(())
         });
 
+        let db = self.state.db.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            crate::engine::run_scheduler(db, stop).await;
+            Ok(())
+        });
+
         let stop = shutdown.clone();
         let app = self
             .router
@@ -157,6 +164,7 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .nest("/v2", crate::api::router())
         .route("/", get(|| async { Redirect::to("/login") }))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -1,3 +1,5 @@
 //! Pure types and rules, compiled for the server and the browser alike.
 
 pub mod app;
+pub mod booking;
+pub mod graph;

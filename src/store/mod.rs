@@ -6,6 +6,8 @@ use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod bookings;
+
 pub type Db = SqlitePool;
 
 pub fn now_ms() -> i64 {
@@ -271,16 +273,23 @@ pub async fn revoke_api_key(db: &Db, app_id: i64, key_id: i64) -> sqlx::Result<b
     Ok(res.rows_affected() == 1)
 }
 
-/// The app an active API key belongs to.
-pub async fn app_by_key_hash(db: &Db, key_hash: &str) -> sqlx::Result<Option<AppRow>> {
+/// The app an active API key belongs to, with the key's id and label.
+pub async fn app_by_api_key(
+    db: &Db,
+    key_hash: &str,
+) -> sqlx::Result<Option<(AppRow, i64, String)>> {
     let row = sqlx::query(
-        "SELECT a.id, a.name, a.slug, a.created_at FROM api_keys k JOIN apps a ON a.id = k.app_id \
-         WHERE k.key_hash = ? AND k.revoked_at IS NULL",
+        "SELECT a.id, a.name, a.slug, a.created_at, k.id AS key_id, k.label FROM api_keys k \
+         JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ? AND k.revoked_at IS NULL",
     )
     .bind(key_hash)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(app_row))
+    Ok(row.map(|r| {
+        let key_id: i64 = r.get("key_id");
+        let label: String = r.get("label");
+        (app_row(r), key_id, label)
+    }))
 }
 
 pub async fn ping(db: &Db) -> sqlx::Result<()> {

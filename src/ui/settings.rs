@@ -1,7 +1,9 @@
 //! The Settings page: the app's name, its API keys (created, shown once, revoked), new apps
 //! and deleting an app.
 
-use crate::error::{PanelError, PanelResult};
+#[cfg(feature = "ssr")]
+use crate::error::PanelError;
+use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, PanelInfo};
 use crate::ui::widgets::{format_time, FormError};
 use leptos::prelude::*;

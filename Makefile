@@ -1,0 +1,59 @@
+# bookhook: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# The environment cargo-leptos gives its debug builds. `cargo test` uses the same, so switching
+# between building the site and running the tests does not rebuild hundreds of crates.
+LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhook \
+	LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_SITE_ADDR=127.0.0.1:3000 \
+	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
+	LEPTOS_HASH_FILES=false
+
+.PHONY: help run test test-unit test-e2e build release tools test-tools fmt lint screenshots
+
+help:
+	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
+	@echo "make test   every test: unit, integration (SQLite), browser end-to-end"
+	@echo "make lint   cargo fmt --check and cargo clippy"
+
+tools:
+	@.ci/tools build
+
+test-tools:
+	@.ci/tools test
+
+run: tools
+	@echo "==> Building the panel and the server (the first build takes about 5 minutes; later ones seconds)"
+	@echo "==> Then serving http://127.0.0.1:3000 (Ctrl-C stops it)"
+	cargo leptos serve
+
+build: tools
+	cargo leptos build
+
+# Release builds run wasm-opt, taken from the npm package binaryen (Debian's breaks hydration).
+release: test-tools
+	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release
+
+test: test-tools test-unit test-e2e
+
+test-unit:
+	@echo "==> Unit and integration tests (SQLite; the first build takes about 5 minutes)"
+	$(LEPTOS_ENV_VARS) cargo test --features ssr
+
+test-e2e:
+	@echo "==> Building the site for the browser tests"
+	cargo leptos build
+	@echo "==> Browser tests (Playwright driving /usr/bin/chromium)"
+	cd end2end && npx playwright test
+
+# Refreshes the README's pictures of the panel.
+screenshots: build test-tools
+	cd end2end && SCREENSHOTS=1 npx playwright test screenshots.spec.ts
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	$(LEPTOS_ENV_VARS) cargo clippy --features ssr --all-targets -- -D warnings

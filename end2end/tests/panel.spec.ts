@@ -1,0 +1,135 @@
+import { test, expect, Page } from '@playwright/test';
+
+// One story, in order: the installation starts empty.
+test.describe.configure({ mode: 'serial' });
+
+const EMAIL = 'ada@example.com';
+const PASSWORD = 'correct horse battery';
+
+async function waitForHydration(page: Page) {
+  // The WASM bundle marks the document once hydrated; interactions before that would be lost.
+  await page.waitForFunction(() => (window as any).__bookhook_hydrated === true);
+}
+
+test('the first visit creates the first admin account', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/setup$/);
+  await expect(page.getByRole('heading', { name: 'Create the first admin account' })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  // The browser's own minlength check, or the server's message, keeps us on the form.
+  await expect(page).toHaveURL(/\/setup$/);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/apps\/demo\/bookings$/);
+  await expect(page.getByRole('heading', { name: 'Bookings' })).toBeVisible();
+  await expect(page.locator('.app-switcher')).toContainText('Demo');
+});
+
+test('signing out and in again; wrong credentials get one message', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+  await waitForHydration(page);
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/apps\/demo\/bookings$/);
+
+  await page.getByLabel('Profile').click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/apps/demo/settings');
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+async function signIn(page: Page) {
+  await page.goto('/login');
+  await waitForHydration(page);
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/apps\/demo\/bookings$/);
+  await waitForHydration(page);
+}
+
+test('Developer Mode shows the Webhooks tab without a reload and stays on', async ({ page }) => {
+  await signIn(page);
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await expect(nav.getByRole('link', { name: 'Bookings' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Webhooks' })).toHaveCount(0);
+  await expect(nav.getByRole('link', { name: 'Delivery log' })).toHaveCount(0);
+
+  // The URL still answers, and explains how to turn Developer Mode on.
+  await page.goto('/apps/demo/webhooks');
+  await expect(page.getByRole('heading', { name: 'Developer Mode is off' })).toBeVisible();
+  await waitForHydration(page);
+
+  await page.goto('/apps/demo/bookings');
+  await waitForHydration(page);
+  let loads = 0;
+  page.on('load', () => loads++);
+  await page.getByLabel('Profile').click();
+  const toggle = page.getByRole('switch', { name: 'Developer Mode' });
+  await expect(toggle).not.toBeChecked();
+  await toggle.check({ force: true });
+  await expect(nav.getByRole('link', { name: 'Webhooks' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Delivery log' })).toBeVisible();
+  expect(loads).toBe(0);
+
+  await nav.getByRole('link', { name: 'Webhooks' }).click();
+  await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+
+  await page.reload();
+  await expect(nav.getByRole('link', { name: 'Webhooks' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+});
+
+test('an API key is shown once and can be revoked', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/apps/demo/settings');
+  await waitForHydration(page);
+  await page.getByLabel('Label').fill('booking widget');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const key = page.getByTestId('new-api-key');
+  await expect(key).toHaveText(/^test_api_key_[A-Za-z0-9]{32}$/);
+  const full = (await key.textContent())!;
+  const row = page.locator('tr', { hasText: 'booking widget' });
+  await expect(row).toContainText('active');
+  await expect(row).toContainText(full.slice(-4));
+
+  await page.reload();
+  await expect(page.getByTestId('new-api-key')).toHaveCount(0);
+  await expect(page.locator('body')).not.toContainText(full);
+
+  await waitForHydration(page);
+  page.once('dialog', (d) => d.accept());
+  await page.locator('tr', { hasText: 'booking widget' }).getByRole('button', { name: 'Revoke' }).click();
+  await expect(page.locator('tr', { hasText: 'booking widget' })).toContainText('revoked');
+});
+
+test('a second app appears in the switcher', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/apps/demo/settings');
+  await waitForHydration(page);
+  await page.locator('#new-app').getByLabel('Name').fill('Yoga Studio');
+  await page.getByRole('button', { name: 'Create app' }).click();
+  await expect(page).toHaveURL(/\/apps\/yoga-studio\/settings$/);
+  await page.getByLabel('Switch app').click();
+  await page.locator('.app-switcher .menu').getByRole('link', { name: /Demo/ }).click();
+  await expect(page).toHaveURL(/\/apps\/demo\/settings$/);
+  await expect(page.locator('.app-switcher summary')).toContainText('Demo');
+});
+
+test('the panel works at phone width', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page);
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await expect(nav.getByRole('link', { name: 'Settings' })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});

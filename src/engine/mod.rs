@@ -1,0 +1,483 @@
+//! Applying booking actions: each creation or transition is one transaction that moves the
+//! state, writes the booking log and computes the next engine-driven action; and the scheduler
+//! step that applies due timeouts and auto-completes.
+
+use crate::domain::booking::{next_due, BookingOut, Includes};
+use crate::domain::graph::{Action, Graph, State, TransitionError};
+use crate::store::bookings::{self as sb, BookingRow};
+use crate::store::{now_ms, AppRow, Db};
+use serde_json::{Map, Value};
+use sqlx::SqliteConnection;
+
+/// Who applied an action, as the booking log records it.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub kind: &'static str,
+    pub id: Option<String>,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn engine() -> Self {
+        Self {
+            kind: "engine",
+            id: None,
+            label: "bookhook".into(),
+        }
+    }
+    pub fn admin(user_id: i64, email: &str) -> Self {
+        Self {
+            kind: "admin",
+            id: Some(user_id.to_string()),
+            label: email.into(),
+        }
+    }
+    pub fn api_key(key_id: i64, label: &str) -> Self {
+        Self {
+            kind: "api_key",
+            id: Some(key_id.to_string()),
+            label: label.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A field of the request is wrong (422).
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// The booking (or resource) is not in this app (404).
+    #[error("{0} was not found")]
+    NotFound(&'static str),
+    /// The booking's state does not allow the action (422).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The request is valid but the data forbids it now: no free seat, not final (409).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl EngineError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub struct NewCustomer {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub voip: Option<String>,
+    pub timezone: Option<String>,
+    pub meta: Map<String, Value>,
+}
+
+/// A booking to create, already checked for shape (see `api::bookings`).
+pub struct NewBooking {
+    pub resource_id: String,
+    pub graph: Graph,
+    pub action: Action,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub what: String,
+    pub where_: String,
+    pub description: String,
+    pub customer: Option<NewCustomer>,
+    pub meta: Map<String, Value>,
+    pub max_seats: Option<i64>,
+    pub owner_booking_id: Option<String>,
+    pub auto_complete: bool,
+}
+
+/// The booking in the API's shape, with `includes`.
+pub async fn booking_out(
+    conn: &mut SqliteConnection,
+    b: &BookingRow,
+    includes: Includes,
+) -> sqlx::Result<BookingOut> {
+    let available = available_actions(b);
+    sb::booking_out(conn, b, includes, available).await
+}
+
+/// The actions a caller may apply now (engine-only ones left out).
+pub fn available_actions(b: &BookingRow) -> Vec<String> {
+    match (Graph::parse(&b.graph), State::parse(&b.state)) {
+        (Ok(g), Ok(s)) => g
+            .api_actions(s)
+            .into_iter()
+            .map(|a| a.as_str().to_string())
+            .collect(),
+        _ => vec![],
+    }
+}
+
+async fn payment_window_ms(conn: &mut SqliteConnection, app_id: i64) -> sqlx::Result<i64> {
+    let secs: i64 = sqlx::query_scalar("SELECT payment_window_seconds FROM apps WHERE id = ?")
+        .bind(app_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(secs * 1000)
+}
+
+pub async fn create_booking(
+    db: &Db,
+    app: &AppRow,
+    nb: NewBooking,
+    actor: &Actor,
+) -> Result<BookingOut, EngineError> {
+    let mut tx = sb::begin_write(db).await?;
+    let now = now_ms();
+    let resource = sb::resource(&mut tx, app.id, &nb.resource_id)
+        .await?
+        .ok_or_else(|| {
+            EngineError::invalid(
+                "resource_id",
+                "No resource with this id exists in this app.",
+            )
+        })?;
+    let state = nb.graph.create(nb.action)?;
+
+    let owner = match (nb.graph, &nb.owner_booking_id) {
+        (Graph::GroupCustomer | Graph::GroupCustomerPayment, None) => {
+            return Err(EngineError::invalid(
+                "related.owner_booking_id",
+                "A seat booking needs related.owner_booking_id: the id of its group_owner booking.",
+            ))
+        }
+        (Graph::GroupCustomer | Graph::GroupCustomerPayment, Some(owner_id)) => {
+            let owner = sb::booking(&mut tx, app.id, owner_id)
+                .await?
+                .ok_or_else(|| {
+                    EngineError::invalid(
+                        "related.owner_booking_id",
+                        "No booking with this id exists in this app.",
+                    )
+                })?;
+            if owner.graph != Graph::GroupOwner.as_str() {
+                return Err(EngineError::invalid(
+                    "related.owner_booking_id",
+                    "The related booking is not a group_owner booking.",
+                ));
+            }
+            if owner.completed {
+                return Err(EngineError::Conflict(format!(
+                    "The group booking is {}; it takes no more seats.",
+                    owner.state
+                )));
+            }
+            Some(owner)
+        }
+        _ => None,
+    };
+    if nb.graph == Graph::GroupCustomer {
+        if let Some(owner) = &owner {
+            ensure_free_seat(&mut tx, owner).await?;
+        }
+    }
+
+    let window = payment_window_ms(&mut tx, app.id).await?;
+    let due = next_due(nb.graph, state, nb.auto_complete, nb.end_at, now, window);
+    let b = BookingRow {
+        id: sb::new_id(),
+        app_id: app.id,
+        resource_id: resource.id.clone(),
+        graph: nb.graph.as_str().into(),
+        state: state.as_str().into(),
+        completed: nb.graph.is_final(state),
+        start_at: nb.start_at,
+        end_at: nb.end_at,
+        meta: Value::Object(nb.meta).to_string(),
+        max_seats: nb.max_seats,
+        owner_booking_id: owner.map(|o| o.id),
+        auto_complete: nb.auto_complete,
+        due_action: due.map(|d| d.0.as_str().to_string()),
+        due_at: due.map(|d| d.1),
+        created_at: now,
+        updated_at: now,
+    };
+    sb::insert_booking(&mut tx, &b).await?;
+    if let Some(c) = &nb.customer {
+        sb::insert_customer(
+            &mut tx,
+            &b.id,
+            &c.name,
+            &c.email,
+            c.phone.as_deref(),
+            c.voip.as_deref(),
+            c.timezone.as_deref(),
+            &c.meta,
+            now,
+        )
+        .await?;
+    }
+    sb::insert_event(
+        &mut tx,
+        &b.id,
+        &resource.calendar_id,
+        &nb.what,
+        &nb.where_,
+        &nb.description,
+        nb.start_at,
+        nb.end_at,
+        now,
+    )
+    .await?;
+    sb::insert_log(
+        &mut tx,
+        &b.id,
+        None,
+        nb.action.as_str(),
+        &b.state,
+        actor.kind,
+        actor.id.as_deref(),
+        &actor.label,
+        &Map::new(),
+        now,
+    )
+    .await?;
+    let out = booking_out(&mut tx, &b, Includes::ALL).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn ensure_free_seat(
+    conn: &mut SqliteConnection,
+    owner: &BookingRow,
+) -> Result<(), EngineError> {
+    let max = owner.max_seats.unwrap_or(0);
+    let taken = sb::seats_taken(conn, &owner.id).await?;
+    if taken >= max {
+        return Err(EngineError::Conflict(format!(
+            "No free seat: all {max} seats of this group booking are taken."
+        )));
+    }
+    Ok(())
+}
+
+/// Applies `action` to a booking of this app; returns the booking afterwards.
+/// `details` is the action's body (`{"message": …}` for decline, `{"payment_id": …}` for pay).
+pub async fn apply_action(
+    db: &Db,
+    app_id: i64,
+    booking_id: &str,
+    action: Action,
+    details: Map<String, Value>,
+    actor: &Actor,
+) -> Result<BookingOut, EngineError> {
+    let mut tx = sb::begin_write(db).await?;
+    let now = now_ms();
+    let b = sb::booking(&mut tx, app_id, booking_id)
+        .await?
+        .ok_or(EngineError::NotFound("The booking"))?;
+    let (graph, state) = parse_stored(&b)?;
+    let to = if action.is_engine_only() && actor.kind != "engine" {
+        // The engine applies it by itself; callers get the same refusal as for any
+        // action the state does not allow, listing what they may do.
+        Err(TransitionError {
+            graph,
+            from: Some(state),
+            action,
+            allowed: graph.api_actions(state),
+        })
+    } else {
+        graph.apply(state, action)
+    }?;
+    if graph == Graph::GroupCustomerPayment && action == Action::Pay {
+        if let Some(owner_id) = &b.owner_booking_id {
+            if let Some(owner) = sb::booking(&mut tx, app_id, owner_id).await? {
+                ensure_free_seat(&mut tx, &owner).await?;
+            }
+        }
+    }
+    let window = payment_window_ms(&mut tx, app_id).await?;
+    transition(
+        &mut tx, &b, graph, state, action, to, &details, actor, now, window,
+    )
+    .await?;
+    if graph == Graph::GroupOwner && to == State::Cancelled {
+        for seat in sb::open_seats(&mut tx, &b.id).await? {
+            let (g, s) = parse_stored(&seat)?;
+            if let Ok(seat_to) = g.apply(s, Action::CancelByOwner) {
+                transition(
+                    &mut tx,
+                    &seat,
+                    g,
+                    s,
+                    Action::CancelByOwner,
+                    seat_to,
+                    &Map::new(),
+                    actor,
+                    now,
+                    window,
+                )
+                .await?;
+            }
+        }
+    }
+    let b = sb::booking(&mut tx, app_id, booking_id)
+        .await?
+        .ok_or(EngineError::NotFound("The booking"))?;
+    let out = booking_out(&mut tx, &b, Includes::ALL).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn parse_stored(b: &BookingRow) -> Result<(Graph, State), EngineError> {
+    let g = Graph::parse(&b.graph).map_err(|e| EngineError::Conflict(e.to_string()))?;
+    let s = State::parse(&b.state).map_err(|e| EngineError::Conflict(e.to_string()))?;
+    Ok((g, s))
+}
+
+/// The one place a booking changes state: the row, its next due action and the log row.
+#[allow(clippy::too_many_arguments)]
+async fn transition(
+    conn: &mut SqliteConnection,
+    b: &BookingRow,
+    graph: Graph,
+    from: State,
+    action: Action,
+    to: State,
+    details: &Map<String, Value>,
+    actor: &Actor,
+    now: i64,
+    payment_window_ms: i64,
+) -> Result<(), EngineError> {
+    let due = next_due(graph, to, b.auto_complete, b.end_at, now, payment_window_ms);
+    let moved = sb::update_state(
+        conn,
+        &b.id,
+        from.as_str(),
+        to.as_str(),
+        graph.is_final(to),
+        due.map(|(a, t)| (a.as_str(), t)),
+        now,
+    )
+    .await?;
+    if !moved {
+        return Err(EngineError::Conflict(
+            "The booking changed while this action was applied; try again.".into(),
+        ));
+    }
+    sb::insert_log(
+        conn,
+        &b.id,
+        Some(from.as_str()),
+        action.as_str(),
+        to.as_str(),
+        actor.kind,
+        actor.id.as_deref(),
+        &actor.label,
+        details,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Replaces a booking's meta.
+pub async fn update_meta(
+    db: &Db,
+    app_id: i64,
+    booking_id: &str,
+    meta: Map<String, Value>,
+) -> Result<BookingOut, EngineError> {
+    let mut tx = sb::begin_write(db).await?;
+    let now = now_ms();
+    let mut b = sb::booking(&mut tx, app_id, booking_id)
+        .await?
+        .ok_or(EngineError::NotFound("The booking"))?;
+    sb::update_meta(&mut tx, booking_id, &meta, now).await?;
+    b.meta = Value::Object(meta).to_string();
+    b.updated_at = now;
+    let out = booking_out(&mut tx, &b, Includes::ALL).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Deletes a booking in a final state.
+pub async fn delete_booking(db: &Db, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
+    let mut tx = sb::begin_write(db).await?;
+    let b = sb::booking(&mut tx, app_id, booking_id)
+        .await?
+        .ok_or(EngineError::NotFound("The booking"))?;
+    if !b.completed {
+        return Err(EngineError::Conflict(format!(
+            "Only bookings in a final state can be deleted; this one is {}.",
+            b.state
+        )));
+    }
+    sb::delete_booking(&mut tx, booking_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One scheduler step: applies every engine action due at `now` (at most `limit`), each in its
+/// own transaction. A booking whose due action no longer fits its state only loses the due mark.
+/// Returns how many actions were applied.
+pub async fn run_due(db: &Db, now: i64, limit: i64) -> Result<usize, EngineError> {
+    let mut applied = 0;
+    for (app_id, id) in sb::due(db, now, limit).await? {
+        let mut tx = sb::begin_write(db).await?;
+        let Some(b) = sb::booking(&mut tx, app_id, &id).await? else {
+            continue;
+        };
+        // Re-read under the write lock: another instance or step may have applied it.
+        let (Some(due_action), Some(due_at)) = (b.due_action.clone(), b.due_at) else {
+            continue;
+        };
+        if due_at > now {
+            continue;
+        }
+        let (graph, state) = parse_stored(&b)?;
+        let action = Action::parse(&due_action).ok();
+        match action.map(|a| (a, graph.apply(state, a))) {
+            Some((action, Ok(to))) => {
+                let window = payment_window_ms(&mut tx, app_id).await?;
+                transition(
+                    &mut tx,
+                    &b,
+                    graph,
+                    state,
+                    action,
+                    to,
+                    &Map::new(),
+                    &Actor::engine(),
+                    now,
+                    window,
+                )
+                .await?;
+                applied += 1;
+            }
+            _ => {
+                sqlx::query("UPDATE bookings SET due_action = NULL, due_at = NULL WHERE id = ?")
+                    .bind(&b.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(applied)
+}
+
+/// The scheduler loop: runs due actions, then sleeps until the next is due (at most 5 s).
+pub async fn run_scheduler(db: Db, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        if let Err(e) = run_due(&db, now_ms(), 500).await {
+            tracing::error!(error = %e, "applying due booking actions failed");
+        }
+        let wait = match sb::next_due_at(&db).await {
+            Ok(Some(t)) => (t - now_ms()).clamp(10, 5_000),
+            _ => 5_000,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
+            _ = stop.cancelled() => return,
+        }
+    }
+}

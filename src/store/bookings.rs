@@ -1,0 +1,566 @@
+//! SQL of the booking engine: resources and calendars, bookings, customers, events and the
+//! booking log. Writers take a connection inside the caller's transaction.
+
+use super::{now_ms, Db};
+use crate::domain::booking::{
+    rfc3339, BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, Includes, LogOut,
+    Related, ResourceOut,
+};
+use serde_json::{Map, Value};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn json_map(s: &str) -> Map<String, Value> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// Starts a transaction that holds the write lock from its first statement, so a
+/// read-then-write inside it never fails on a lock upgrade.
+pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+fn resource_out(r: &SqliteRow) -> ResourceOut {
+    ResourceOut {
+        id: r.get("id"),
+        name: r.get("name"),
+        email: r.get("email"),
+        timezone: r.get("timezone"),
+        calendar_id: r.get("calendar_id"),
+        created_at: rfc3339(r.get("created_at")),
+        updated_at: rfc3339(r.get("updated_at")),
+    }
+}
+
+const RESOURCE_COLS: &str = "r.id, r.name, r.email, r.timezone, r.created_at, r.updated_at, \
+     (SELECT c.id FROM calendars c WHERE c.resource_id = r.id ORDER BY c.created_at LIMIT 1) AS calendar_id";
+
+/// Creates a resource with its calendar.
+pub async fn insert_resource(
+    conn: &mut SqliteConnection,
+    app_id: i64,
+    name: &str,
+    email: Option<&str>,
+    timezone: &str,
+) -> sqlx::Result<ResourceOut> {
+    let now = now_ms();
+    let id = new_id();
+    let cal = new_id();
+    sqlx::query(
+        "INSERT INTO resources (id, app_id, name, email, timezone, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(app_id)
+    .bind(name)
+    .bind(email)
+    .bind(timezone)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO calendars (id, app_id, resource_id, name, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&cal)
+    .bind(app_id)
+    .bind(&id)
+    .bind(name)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ResourceOut {
+        id,
+        name: name.into(),
+        email: email.map(str::to_string),
+        timezone: timezone.into(),
+        calendar_id: cal,
+        created_at: rfc3339(now),
+        updated_at: rfc3339(now),
+    })
+}
+
+pub async fn list_resources(db: &Db, app_id: i64) -> sqlx::Result<Vec<ResourceOut>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RESOURCE_COLS} FROM resources r WHERE r.app_id = ? ORDER BY r.created_at, r.id"
+    ))
+    .bind(app_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(resource_out).collect())
+}
+
+pub async fn resource(
+    conn: &mut SqliteConnection,
+    app_id: i64,
+    id: &str,
+) -> sqlx::Result<Option<ResourceOut>> {
+    let row = sqlx::query(&format!(
+        "SELECT {RESOURCE_COLS} FROM resources r WHERE r.app_id = ? AND r.id = ?"
+    ))
+    .bind(app_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(resource_out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bookings
+
+/// A booking as stored, for the engine.
+#[derive(Clone, Debug)]
+pub struct BookingRow {
+    pub id: String,
+    pub app_id: i64,
+    pub resource_id: String,
+    pub graph: String,
+    pub state: String,
+    pub completed: bool,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub meta: String,
+    pub max_seats: Option<i64>,
+    pub owner_booking_id: Option<String>,
+    pub auto_complete: bool,
+    pub due_action: Option<String>,
+    pub due_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const BOOKING_COLS: &str = "id, app_id, resource_id, graph, state, completed, start_at, end_at, \
+     meta, max_seats, owner_booking_id, auto_complete, due_action, due_at, created_at, updated_at";
+
+fn booking_row(r: &SqliteRow) -> BookingRow {
+    BookingRow {
+        id: r.get("id"),
+        app_id: r.get("app_id"),
+        resource_id: r.get("resource_id"),
+        graph: r.get("graph"),
+        state: r.get("state"),
+        completed: r.get::<i64, _>("completed") != 0,
+        start_at: r.get("start_at"),
+        end_at: r.get("end_at"),
+        meta: r.get("meta"),
+        max_seats: r.get("max_seats"),
+        owner_booking_id: r.get("owner_booking_id"),
+        auto_complete: r.get::<i64, _>("auto_complete") != 0,
+        due_action: r.get("due_action"),
+        due_at: r.get("due_at"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    }
+}
+
+pub async fn booking(
+    conn: &mut SqliteConnection,
+    app_id: i64,
+    id: &str,
+) -> sqlx::Result<Option<BookingRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE app_id = ? AND id = ?"
+    ))
+    .bind(app_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(booking_row))
+}
+
+pub async fn insert_booking(conn: &mut SqliteConnection, b: &BookingRow) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO bookings ({BOOKING_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&b.id)
+    .bind(b.app_id)
+    .bind(&b.resource_id)
+    .bind(&b.graph)
+    .bind(&b.state)
+    .bind(b.completed as i64)
+    .bind(b.start_at)
+    .bind(b.end_at)
+    .bind(&b.meta)
+    .bind(b.max_seats)
+    .bind(&b.owner_booking_id)
+    .bind(b.auto_complete as i64)
+    .bind(&b.due_action)
+    .bind(b.due_at)
+    .bind(b.created_at)
+    .bind(b.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves a booking from `from` to `to`; false when its state is no longer `from`.
+#[allow(clippy::too_many_arguments)]
+pub async fn update_state(
+    conn: &mut SqliteConnection,
+    id: &str,
+    from: &str,
+    to: &str,
+    completed: bool,
+    due: Option<(&str, i64)>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let res = sqlx::query(
+        "UPDATE bookings SET state = ?, completed = ?, due_action = ?, due_at = ?, updated_at = ? \
+         WHERE id = ? AND state = ?",
+    )
+    .bind(to)
+    .bind(completed as i64)
+    .bind(due.map(|d| d.0))
+    .bind(due.map(|d| d.1))
+    .bind(now)
+    .bind(id)
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn update_meta(
+    conn: &mut SqliteConnection,
+    id: &str,
+    meta: &Map<String, Value>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE bookings SET meta = ?, updated_at = ? WHERE id = ?")
+        .bind(Value::Object(meta.clone()).to_string())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a booking with its customers, event and log (and its seats' link to it).
+pub async fn delete_booking(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE bookings SET owner_booking_id = NULL WHERE owner_booking_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM bookings WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Seats that hold a place in this owner booking.
+pub async fn seats_taken(conn: &mut SqliteConnection, owner_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookings WHERE owner_booking_id = ? AND \
+         ((graph = 'group_customer' AND state IN ('confirmed', 'completed')) OR \
+          (graph = 'group_customer_payment' AND state IN ('paid', 'completed')))",
+    )
+    .bind(owner_id)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Seat bookings of this owner that are still open (for cancelling them with it).
+pub async fn open_seats(
+    conn: &mut SqliteConnection,
+    owner_id: &str,
+) -> sqlx::Result<Vec<BookingRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE owner_booking_id = ? AND completed = 0 ORDER BY created_at, id"
+    ))
+    .bind(owner_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(booking_row).collect())
+}
+
+/// Bookings with an engine action due at or before `now`: (app id, booking id).
+pub async fn due(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT app_id, id FROM bookings WHERE due_at IS NOT NULL AND due_at <= ? \
+         ORDER BY due_at LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("app_id"), r.get("id")))
+        .collect())
+}
+
+pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT MIN(due_at) FROM bookings WHERE due_at IS NOT NULL")
+        .fetch_one(db)
+        .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_customer(
+    conn: &mut SqliteConnection,
+    booking_id: &str,
+    name: &str,
+    email: &str,
+    phone: Option<&str>,
+    voip: Option<&str>,
+    timezone: Option<&str>,
+    meta: &Map<String, Value>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO customers (id, booking_id, name, email, phone, voip, timezone, meta, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new_id())
+    .bind(booking_id)
+    .bind(name)
+    .bind(email)
+    .bind(phone)
+    .bind(voip)
+    .bind(timezone)
+    .bind(Value::Object(meta.clone()).to_string())
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_event(
+    conn: &mut SqliteConnection,
+    booking_id: &str,
+    calendar_id: &str,
+    what: &str,
+    where_: &str,
+    description: &str,
+    start_at: i64,
+    end_at: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO events (id, booking_id, calendar_id, what, \"where\", description, start_at, end_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new_id())
+    .bind(booking_id)
+    .bind(calendar_id)
+    .bind(what)
+    .bind(where_)
+    .bind(description)
+    .bind(start_at)
+    .bind(end_at)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_log(
+    conn: &mut SqliteConnection,
+    booking_id: &str,
+    from: Option<&str>,
+    action: &str,
+    to: &str,
+    actor_kind: &str,
+    actor_id: Option<&str>,
+    actor_label: &str,
+    details: &Map<String, Value>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO booking_logs (booking_id, from_state, action, to_state, actor_kind, actor_id, actor_label, details, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(booking_id)
+    .bind(from)
+    .bind(action)
+    .bind(to)
+    .bind(actor_kind)
+    .bind(actor_id)
+    .bind(actor_label)
+    .bind(Value::Object(details.clone()).to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading bookings in the API's shape
+
+/// The booking with what `includes` asks for; `available` lists its available actions.
+pub async fn booking_out(
+    conn: &mut SqliteConnection,
+    b: &BookingRow,
+    includes: Includes,
+    available: Vec<String>,
+) -> sqlx::Result<BookingOut> {
+    let mut out = BookingOut {
+        id: b.id.clone(),
+        state: b.state.clone(),
+        graph: b.graph.clone(),
+        completed: b.completed,
+        resource_id: b.resource_id.clone(),
+        start: rfc3339(b.start_at),
+        end: rfc3339(b.end_at),
+        meta: json_map(&b.meta),
+        settings: None,
+        related: b
+            .owner_booking_id
+            .clone()
+            .map(|owner_booking_id| Related { owner_booking_id }),
+        created_at: rfc3339(b.created_at),
+        updated_at: rfc3339(b.updated_at),
+        customers: None,
+        event: None,
+        calendar: None,
+        available_actions: includes.available_actions.then_some(available),
+        logs: None,
+    };
+    if let Some(max) = b.max_seats {
+        out.settings = Some(BookingSettings {
+            max_seats: max,
+            seats_taken: seats_taken(conn, &b.id).await?,
+        });
+    }
+    if includes.customers {
+        let rows = sqlx::query(
+            "SELECT id, name, email, phone, voip, timezone, meta FROM customers \
+             WHERE booking_id = ? ORDER BY created_at, id",
+        )
+        .bind(&b.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.customers = Some(
+            rows.iter()
+                .map(|r| CustomerOut {
+                    id: r.get("id"),
+                    name: r.get("name"),
+                    email: r.get("email"),
+                    phone: r.get("phone"),
+                    voip: r.get("voip"),
+                    timezone: r.get("timezone"),
+                    meta: json_map(r.get::<&str, _>("meta")),
+                })
+                .collect(),
+        );
+    }
+    if includes.event || includes.calendar {
+        let ev = sqlx::query(
+            "SELECT id, calendar_id, what, \"where\", description, all_day, start_at, end_at, created_at, updated_at \
+             FROM events WHERE booking_id = ?",
+        )
+        .bind(&b.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(ev) = ev {
+            let calendar_id: String = ev.get("calendar_id");
+            if includes.event {
+                out.event = Some(EventOut {
+                    id: ev.get("id"),
+                    what: ev.get("what"),
+                    where_: ev.get("where"),
+                    description: ev.get("description"),
+                    rsvp: None,
+                    all_day: ev.get::<i64, _>("all_day") != 0,
+                    start: rfc3339(ev.get("start_at")),
+                    end: rfc3339(ev.get("end_at")),
+                    created_at: rfc3339(ev.get("created_at")),
+                    updated_at: rfc3339(ev.get("updated_at")),
+                });
+            }
+            if includes.calendar {
+                let c = sqlx::query(
+                    "SELECT id, name, description, foregroundcolor, backgroundcolor, created_at, updated_at \
+                     FROM calendars WHERE id = ?",
+                )
+                .bind(&calendar_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                out.calendar = c.map(|c| CalendarOut {
+                    id: c.get("id"),
+                    provider_id: None,
+                    provider_access: "owner".into(),
+                    provider_primary: true,
+                    provider_sync: None,
+                    name: c.get("name"),
+                    description: c.get("description"),
+                    foregroundcolor: c.get("foregroundcolor"),
+                    backgroundcolor: c.get("backgroundcolor"),
+                    created_at: rfc3339(c.get("created_at")),
+                    updated_at: rfc3339(c.get("updated_at")),
+                });
+            }
+        }
+    }
+    if includes.logs {
+        let rows = sqlx::query(
+            "SELECT from_state, action, to_state, actor_kind, actor_label, details, created_at \
+             FROM booking_logs WHERE booking_id = ? ORDER BY id",
+        )
+        .bind(&b.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.logs = Some(
+            rows.iter()
+                .map(|r| LogOut {
+                    from: r.get("from_state"),
+                    action: r.get("action"),
+                    to: r.get("to_state"),
+                    actor: r.get("actor_kind"),
+                    actor_label: r.get("actor_label"),
+                    details: json_map(r.get::<&str, _>("details")),
+                    created_at: rfc3339(r.get("created_at")),
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// One page of an app's bookings, newest first, and the total that match.
+pub async fn list_bookings(
+    db: &Db,
+    app_id: i64,
+    graph: Option<&str>,
+    state: Option<&str>,
+    page: i64,
+    per_page: i64,
+) -> sqlx::Result<(Vec<BookingRow>, i64)> {
+    let filter = "app_id = ? AND (? IS NULL OR graph = ?) AND (? IS NULL OR state = ?)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM bookings WHERE {filter}"))
+        .bind(app_id)
+        .bind(graph)
+        .bind(graph)
+        .bind(state)
+        .bind(state)
+        .fetch_one(db)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE {filter} \
+         ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+    ))
+    .bind(app_id)
+    .bind(graph)
+    .bind(graph)
+    .bind(state)
+    .bind(state)
+    .bind(per_page)
+    .bind((page - 1) * per_page)
+    .fetch_all(db)
+    .await?;
+    Ok((rows.iter().map(booking_row).collect(), total))
+}
