@@ -13,7 +13,7 @@ pub struct TestApp {
     pub client: Client,
     pub db: bookhook::store::Db,
     pub stop: CancellationToken,
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 pub fn test_settings(dir: &std::path::Path) -> Settings {
@@ -46,7 +46,7 @@ pub async fn spawn_app_with(settings: Settings, dir: tempfile::TempDir) -> TestA
         client: new_client(),
         db,
         stop,
-        dir,
+        _dir: dir,
     }
 }
 
@@ -108,6 +108,120 @@ impl TestApp {
         self.call("sign_in", &[("email", EMAIL), ("password", PASSWORD)])
             .await
     }
+}
+
+/// A client of the `/v2` API holding one app key.
+pub struct Api {
+    pub base: String,
+    pub key: String,
+    pub client: Client,
+}
+
+impl TestApp {
+    /// A test key for the app with this slug (created with the Demo app by `setup_admin`).
+    pub async fn api_for(&self, slug: &str) -> Api {
+        let app = match bookhook::store::app_by_slug(&self.db, slug).await.unwrap() {
+            Some(a) => a,
+            None => bookhook::store::create_app(&self.db, slug, slug)
+                .await
+                .unwrap()
+                .unwrap(),
+        };
+        let key = bookhook::auth::generate_api_key(false);
+        bookhook::store::insert_api_key(&self.db, app.id, "test", "tests", &key.hash, &key.hint)
+            .await
+            .unwrap();
+        Api {
+            base: self.base.clone(),
+            key: key.plain,
+            client: Client::new(),
+        }
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+impl Api {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}/v2{path}", self.base))
+            .basic_auth("", Some(&self.key));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn resource(&self) -> String {
+        let (s, r) = self
+            .post(
+                "/resources",
+                serde_json::json!({"name": "Studio A", "timezone": "Europe/Oslo"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        r["data"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a booking of `graph` (extra fields merged in) and returns its JSON.
+    pub async fn booking(&self, resource: &str, graph: &str, extra: Value) -> Value {
+        let (s, b) = self
+            .post("/bookings", booking_body(resource, graph, extra))
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b["data"].clone()
+    }
+
+    pub async fn act(&self, id: &str, action: &str) -> (u16, Value) {
+        self.put(&format!("/bookings/{id}/{action}"), serde_json::json!({}))
+            .await
+    }
+}
+
+pub fn booking_body(resource: &str, graph: &str, extra: Value) -> Value {
+    let mut b = serde_json::json!({
+        "resource_id": resource,
+        "graph": graph,
+        "start": "2030-01-10T10:00:00Z",
+        "end": "2030-01-10T11:00:00Z",
+        "what": "Yoga class",
+        "where": "Studio A",
+        "description": "Bring a mat",
+        "customer": {"name": "Grace Hopper", "email": "grace@example.com", "timezone": "Europe/Oslo"},
+    });
+    if graph == "group_owner" {
+        b.as_object_mut().unwrap().remove("customer");
+        b["settings"] = serde_json::json!({"max_seats": 2});
+    }
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            b[k] = v;
+        }
+    }
+    b
 }
 
 impl Drop for TestApp {

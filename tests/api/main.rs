@@ -2,5 +2,6 @@
 
 mod accounts;
 mod apps;
+mod bookings;
 mod helpers;
 mod pages;

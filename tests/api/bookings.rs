@@ -1,0 +1,539 @@
+//! The booking engine through the real HTTP API.
+
+use crate::helpers::*;
+use bookhook::engine;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn ready() -> (TestApp, Api, String) {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    let resource = api.resource().await;
+    (app, api, resource)
+}
+
+async fn states_logged(api: &Api, id: &str) -> Vec<String> {
+    let (_, b) = api.get(&format!("/bookings/{id}?include=logs")).await;
+    b["data"]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["to"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_graph_walks_its_happy_path() {
+    let (_app, api, res) = ready().await;
+    let owner = api.booking(&res, "group_owner", json!({})).await;
+    let owner_id = owner["id"].as_str().unwrap();
+    let related = json!({"related": {"owner_booking_id": owner_id}});
+    let paths: Vec<(&str, Value, &str, Vec<(&str, &str)>)> = vec![
+        (
+            "instant",
+            json!({}),
+            "confirmed",
+            vec![("complete", "completed")],
+        ),
+        (
+            "confirm_decline",
+            json!({}),
+            "tentative",
+            vec![
+                ("confirm", "confirmed"),
+                ("cancel_by_customer", "cancelled_by_customer"),
+            ],
+        ),
+        (
+            "confirm_decline",
+            json!({}),
+            "tentative",
+            vec![("decline", "declined")],
+        ),
+        (
+            "instant_payment",
+            json!({}),
+            "tentative",
+            vec![("pay", "paid"), ("complete", "completed")],
+        ),
+        (
+            "group_customer",
+            related.clone(),
+            "confirmed",
+            vec![("cancel_by_customer", "cancelled_by_customer")],
+        ),
+        (
+            "group_customer_payment",
+            related.clone(),
+            "tentative",
+            vec![("pay", "paid"), ("cancel_by_owner", "cancelled_by_owner")],
+        ),
+        (
+            "group_owner",
+            json!({}),
+            "tentative",
+            vec![("complete", "completed")],
+        ),
+    ];
+    for (graph, extra, first, steps) in paths {
+        let b = api.booking(&res, graph, extra).await;
+        assert_eq!(b["graph"], graph);
+        assert_eq!(b["state"], first, "{graph}");
+        assert_eq!(b["completed"], false);
+        let id = b["id"].as_str().unwrap();
+        let mut expected = vec![first.to_string()];
+        for (i, (action, to)) in steps.iter().enumerate() {
+            let (s, after) = api.act(id, action).await;
+            assert_eq!(s, 200, "{graph} {action}: {after}");
+            assert_eq!(after["data"]["state"], *to, "{graph} {action}");
+            assert_eq!(
+                after["data"]["completed"],
+                i == steps.len() - 1,
+                "{graph} ends final"
+            );
+            expected.push(to.to_string());
+        }
+        assert_eq!(states_logged(&api, id).await, expected, "{graph} log");
+    }
+}
+
+#[tokio::test]
+async fn a_booking_reads_back_in_the_v2_shape_with_its_includes() {
+    let (_app, api, res) = ready().await;
+    let b = api
+        .booking(&res, "confirm_decline", json!({"meta": {"ref": "A-1"}}))
+        .await;
+    let id = b["id"].as_str().unwrap();
+    let (s, got) = api
+        .get(&format!(
+            "/bookings/{id}?include=customers,event,calendar,available_actions,logs"
+        ))
+        .await;
+    assert_eq!(s, 200);
+    let d = &got["data"];
+    for key in [
+        "id",
+        "state",
+        "graph",
+        "completed",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(!d[key].is_null(), "{key} missing: {d}");
+    }
+    assert_eq!(d["customers"][0]["name"], "Grace Hopper");
+    assert_eq!(d["customers"][0]["email"], "grace@example.com");
+    assert_eq!(d["event"]["what"], "Yoga class");
+    assert_eq!(d["event"]["where"], "Studio A");
+    assert_eq!(d["event"]["start"], "2030-01-10T10:00:00Z");
+    assert_eq!(d["event"]["allDay"], false);
+    assert!(d["calendar"]["id"].is_string());
+    assert_eq!(
+        d["available_actions"],
+        json!(["confirm", "decline", "cancel"])
+    );
+    assert_eq!(d["logs"][0]["actor"], "api_key");
+    assert_eq!(d["meta"]["ref"], "A-1");
+
+    let (_, plain) = api.get(&format!("/bookings/{id}")).await;
+    assert!(
+        plain["data"].get("customers").is_none(),
+        "no include, no customers"
+    );
+
+    let (s, upd) = api
+        .put(&format!("/bookings/{id}"), json!({"meta": {"ref": "B-2"}}))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(upd["data"]["meta"]["ref"], "B-2");
+}
+
+#[tokio::test]
+async fn refused_actions_list_what_is_allowed_and_change_nothing() {
+    let (app, api, res) = ready().await;
+    let b = api.booking(&res, "confirm_decline", json!({})).await;
+    let id = b["id"].as_str().unwrap();
+    let logs_before = app.count("booking_logs").await;
+    for action in [
+        "pay",
+        "complete",
+        "cancel_by_owner",
+        "reschedule_by_customer",
+        "timeout",
+    ] {
+        let (s, e) = api.act(id, action).await;
+        assert_eq!(s, 422, "{action}: {e}");
+        assert_eq!(e["error"]["code"], "action_not_allowed");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("allowed: confirm, decline, cancel"),
+            "{e}"
+        );
+    }
+    let (s, e) = api.act(id, "explode").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("unknown_action"))
+    );
+    let (_, now) = api.get(&format!("/bookings/{id}")).await;
+    assert_eq!(now["data"]["state"], "tentative");
+    assert_eq!(app.count("booking_logs").await, logs_before);
+
+    // A final state allows nothing.
+    api.act(id, "decline").await;
+    let (s, e) = api.act(id, "confirm").await;
+    assert_eq!(s, 422);
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("none (the state is final)"));
+}
+
+#[tokio::test]
+async fn another_apps_bookings_are_not_found() {
+    let (app, api, res) = ready().await;
+    let b = api.booking(&res, "instant", json!({})).await;
+    let id = b["id"].as_str().unwrap();
+    let other = app.api_for("other-app").await;
+    assert_eq!(other.get(&format!("/bookings/{id}")).await.0, 404);
+    assert_eq!(other.act(id, "cancel").await.0, 404);
+    assert_eq!(
+        other
+            .send(Method::DELETE, &format!("/bookings/{id}"), None)
+            .await
+            .0,
+        404
+    );
+    let (_, list) = other.get("/bookings").await;
+    assert_eq!(list["total"], 0);
+    // Nor can another app book this app's resource.
+    let (s, e) = other
+        .post("/bookings", booking_body(&res, "instant", json!({})))
+        .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (422, Some("resource_id"))
+    );
+    let (_, still) = api.get(&format!("/bookings/{id}")).await;
+    assert_eq!(still["data"]["state"], "confirmed");
+}
+
+#[tokio::test]
+async fn unpaid_bookings_time_out_once_after_the_payment_window() {
+    let (app, api, res) = ready().await;
+    let b = api.booking(&res, "instant_payment", json!({})).await;
+    let id = b["id"].as_str().unwrap();
+    let now = bookhook::store::now_ms();
+    assert_eq!(
+        engine::run_due(&app.db, now + 60_000, 100).await.unwrap(),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        engine::run_due(&app.db, now + 5 * 60_000 + 1_000, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        engine::run_due(&app.db, now + 10 * 60_000, 100)
+            .await
+            .unwrap(),
+        0,
+        "exactly once"
+    );
+    let (_, got) = api.get(&format!("/bookings/{id}?include=logs")).await;
+    assert_eq!(got["data"]["state"], "unpaid");
+    assert_eq!(got["data"]["completed"], true);
+    assert_eq!(got["data"]["logs"][1]["action"], "timeout");
+    assert_eq!(got["data"]["logs"][1]["actor"], "engine");
+
+    // A paid booking does not time out.
+    let paid = api.booking(&res, "instant_payment", json!({})).await;
+    let pid = paid["id"].as_str().unwrap();
+    api.put(
+        &format!("/bookings/{pid}/pay"),
+        json!({"pay": {"payment_id": "pi_123"}}),
+    )
+    .await;
+    engine::run_due(&app.db, now + 10 * 60_000, 100)
+        .await
+        .unwrap();
+    let (_, got) = api.get(&format!("/bookings/{pid}?include=logs")).await;
+    assert_eq!(got["data"]["state"], "paid");
+    assert_eq!(got["data"]["logs"][1]["details"]["payment_id"], "pi_123");
+}
+
+#[tokio::test]
+async fn bookings_auto_complete_an_hour_after_they_end_unless_disabled() {
+    let (app, api, res) = ready().await;
+    let on = api.booking(&res, "instant", json!({})).await;
+    let off = api
+        .booking(
+            &res,
+            "instant",
+            json!({"auto_complete_one_hour_after_booking_ends": {"enabled": false}}),
+        )
+        .await;
+    let end = bookhook::domain::booking::parse_time("2030-01-10T11:00:00Z").unwrap();
+    assert_eq!(
+        engine::run_due(&app.db, end + 59 * 60_000, 100)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        engine::run_due(&app.db, end + 61 * 60_000, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, a) = api
+        .get(&format!("/bookings/{}", on["id"].as_str().unwrap()))
+        .await;
+    let (_, b) = api
+        .get(&format!("/bookings/{}", off["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(a["data"]["state"], "completed");
+    assert_eq!(b["data"]["state"], "confirmed");
+}
+
+#[tokio::test]
+async fn due_actions_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(dir.path());
+    let app = spawn_app_with(settings.clone(), dir).await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    let res = api.resource().await;
+    let b = api.booking(&res, "instant_payment", json!({})).await;
+    app.stop.cancel();
+    drop(api);
+
+    let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
+    let later = bookhook::store::now_ms() + 6 * 60_000;
+    assert_eq!(engine::run_due(&again.db, later, 100).await.unwrap(), 1);
+    let state: String = sqlx::query_scalar("SELECT state FROM bookings WHERE id = ?")
+        .bind(b["id"].as_str().unwrap())
+        .fetch_one(&again.db)
+        .await
+        .unwrap();
+    assert_eq!(state, "unpaid");
+}
+
+#[tokio::test]
+async fn seats_are_limited_and_cancelling_the_owner_cancels_them() {
+    let (_app, api, res) = ready().await;
+    let owner = api
+        .booking(&res, "group_owner", json!({"settings": {"max_seats": 2}}))
+        .await;
+    let oid = owner["id"].as_str().unwrap();
+    let related = json!({"related": {"owner_booking_id": oid}});
+    let s1 = api.booking(&res, "group_customer", related.clone()).await;
+    // A payment seat is held only once paid.
+    let p = api
+        .booking(&res, "group_customer_payment", related.clone())
+        .await;
+    let p2 = api
+        .booking(&res, "group_customer_payment", related.clone())
+        .await;
+    let (s, paid) = api.act(p["id"].as_str().unwrap(), "pay").await;
+    assert_eq!((s, paid["data"]["state"].as_str()), (200, Some("paid")));
+    let (_, o) = api.get(&format!("/bookings/{oid}")).await;
+    assert_eq!(
+        o["data"]["settings"],
+        json!({"max_seats": 2, "seats_taken": 2})
+    );
+
+    let (s, e) = api
+        .post(
+            "/bookings",
+            booking_body(&res, "group_customer", related.clone()),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("No free seat"));
+    let (s, _) = api.act(p2["id"].as_str().unwrap(), "pay").await;
+    assert_eq!(s, 409, "paying for a seat when none is free");
+
+    let (s, _) = api.act(oid, "cancel").await;
+    assert_eq!(s, 200);
+    for seat in [&s1, &p, &p2] {
+        let (_, got) = api
+            .get(&format!("/bookings/{}", seat["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(got["data"]["state"], "cancelled_by_owner");
+    }
+    let (s, _) = api
+        .post("/bookings", booking_body(&res, "group_customer", related))
+        .await;
+    assert_eq!(s, 409, "a cancelled group takes no seats");
+}
+
+#[tokio::test]
+async fn bookings_are_listed_searched_and_paged() {
+    let (_app, api, res) = ready().await;
+    for _ in 0..3 {
+        api.booking(&res, "instant", json!({})).await;
+    }
+    let cd = api.booking(&res, "confirm_decline", json!({})).await;
+    api.act(cd["id"].as_str().unwrap(), "decline").await;
+    let (s, all) = api.get("/bookings?per_page=2").await;
+    assert_eq!(s, 200);
+    assert_eq!(all["total"], 4);
+    assert_eq!(all["last_page"], 2);
+    assert_eq!(all["data"].as_array().unwrap().len(), 2);
+    let (_, p2) = api.get("/bookings?per_page=2&page=2").await;
+    assert_eq!(p2["current_page"], 2);
+    assert_eq!(p2["data"].as_array().unwrap().len(), 2);
+    let (_, d) = api
+        .get("/bookings?search=graph:confirm_decline;state:declined")
+        .await;
+    assert_eq!(d["total"], 1);
+    assert_eq!(d["data"][0]["id"], cd["id"]);
+    let (_, i) = api.get("/bookings?search=graph:instant").await;
+    assert_eq!(i["total"], 3);
+    for bad in [
+        "search=graph:nope",
+        "search=colour:red",
+        "page=0",
+        "per_page=x",
+        "include=secrets",
+    ] {
+        let (s, e) = api.get(&format!("/bookings?{bad}")).await;
+        assert_eq!(s, 400, "{bad}: {e}");
+        assert!(e["error"]["field"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn only_final_bookings_can_be_deleted() {
+    let (app, api, res) = ready().await;
+    let b = api.booking(&res, "instant", json!({})).await;
+    let id = b["id"].as_str().unwrap();
+    let (s, _) = api
+        .send(Method::DELETE, &format!("/bookings/{id}"), None)
+        .await;
+    assert_eq!(s, 409);
+    api.act(id, "cancel").await;
+    let (s, _) = api
+        .send(Method::DELETE, &format!("/bookings/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(api.get(&format!("/bookings/{id}")).await.0, 404);
+    assert_eq!(app.count("booking_logs").await, 0);
+    assert_eq!(app.count("customers").await, 0);
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors_and_write_nothing() {
+    let (app, api, res) = ready().await;
+    let base = |extra: Value| booking_body(&res, "instant", extra);
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (base(json!({"graph": "nope"})), 422, "graph"),
+        (base(json!({"graph": 5})), 422, "graph"),
+        (base(json!({"action": "pay"})), 422, "action"),
+        (base(json!({"start": "tomorrow"})), 422, "start"),
+        (base(json!({"end": "2030-01-10T09:00:00Z"})), 422, "end"),
+        (base(json!({"what": ""})), 422, "what"),
+        (
+            base(json!({"customer": {"name": "x"}})),
+            422,
+            "customer.email",
+        ),
+        (base(json!({"customer": "grace"})), 422, "customer"),
+        (base(json!({"meta": [1, 2]})), 422, "meta"),
+        (
+            base(json!({"resource_id": "00000000-0000-0000-0000-000000000000"})),
+            422,
+            "resource_id",
+        ),
+        (
+            base(json!({"settings": {"max_seats": 3}})),
+            422,
+            "settings.max_seats",
+        ),
+        (
+            booking_body(&res, "group_owner", json!({"settings": {"max_seats": 0}})),
+            422,
+            "settings.max_seats",
+        ),
+        (
+            booking_body(&res, "group_customer", json!({})),
+            422,
+            "related.owner_booking_id",
+        ),
+    ];
+    let mut without_graph = base(json!({}));
+    without_graph.as_object_mut().unwrap().remove("graph");
+    let mut all = cases;
+    all.push((without_graph, 422, "graph"));
+    for (body, status, field) in all {
+        let (s, e) = api.post("/bookings", body.clone()).await;
+        assert_eq!(s, status, "{body}: {e}");
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+        assert!(e["error"]["message"].as_str().unwrap().len() > 5);
+    }
+
+    let raw = |body: &'static [u8]| {
+        api.client
+            .post(format!("{}/v2/bookings", api.base))
+            .basic_auth("", Some(&api.key))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    for body in [&b"{not json"[..], b"[1,2]", b"\xff\xfe", b"null"] {
+        let res = raw(body).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{body:?}");
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(e["error"]["code"], "invalid_json");
+    }
+    let huge = format!("{{\"what\": \"{}\"}}", "x".repeat(1024 * 1024 + 10));
+    let res = api
+        .client
+        .post(format!("{}/v2/bookings", api.base))
+        .basic_auth("", Some(&api.key))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+
+    let anon = reqwest::Client::new();
+    let res = anon
+        .get(format!("{}/v2/bookings", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().contains_key("www-authenticate"));
+    let res = anon
+        .get(format!("{}/v2/bookings", api.base))
+        .basic_auth("", Some("test_api_key_wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(api.get("/nope").await.0, 404);
+
+    assert_eq!(app.count("bookings").await, 0);
+    assert_eq!(app.count("customers").await, 0);
+    assert_eq!(app.count("booking_logs").await, 0);
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once() {
+    let (app, api, _) = ready().await;
+    sqlx::query("UPDATE api_keys SET revoked_at = 1")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(api.get("/bookings").await.0, 401);
+}
