@@ -24,7 +24,7 @@ test('the first visit creates the first admin account', async ({ page }) => {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/apps\/demo\/bookings$/);
-  await expect(page.getByRole('heading', { name: 'Bookings' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Bookings', exact: true })).toBeVisible();
   await expect(page.locator('.app-switcher')).toContainText('Demo');
 });
 
@@ -132,4 +132,35 @@ test('the panel works at phone width', async ({ page }) => {
   await expect(nav.getByRole('link', { name: 'Settings' })).toBeVisible();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
+});
+
+test('a confirm_decline booking is created and confirmed in the panel', async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByRole('heading', { name: 'New resource' })).toBeVisible();
+  await page.locator('input[name="name"]').fill('Studio A');
+  await page.getByRole('button', { name: 'Create resource' }).click();
+  await page.getByRole('button', { name: 'New booking' }).click();
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
+  await form.getByLabel('Graph').selectOption('confirm_decline');
+  await form.getByLabel('What').fill('Intro session');
+  await form.getByLabel('Start (UTC)').fill('2030-01-10T10:00');
+  await form.getByLabel('End (UTC)').fill('2030-01-10T11:00');
+  await form.getByLabel('Customer name').fill('Grace Hopper');
+  await form.getByLabel('Customer email').fill('grace@example.com');
+  await form.getByRole('button', { name: 'Create booking' }).click();
+  await expect(page).toHaveURL(/\/apps\/demo\/bookings\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('booking-state')).toHaveText('tentative');
+  await page.getByRole('button', { name: 'confirm', exact: true }).click();
+  await expect(page.getByTestId('booking-state')).toHaveText('confirmed');
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline.locator('li')).toHaveCount(2);
+  await expect(timeline.locator('li').nth(0)).toContainText('tentative');
+  await expect(timeline.locator('li').nth(1)).toContainText('tentative → confirmed');
+
+  await page.getByRole('link', { name: '← Bookings' }).click();
+  await expect(page.locator('tr', { hasText: 'Intro session' })).toContainText('confirmed');
+  await page.getByLabel('State').selectOption('declined');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/state=declined/);
+  await expect(page.getByRole('heading', { name: 'No bookings here' })).toBeVisible();
 });

@@ -1,29 +1,670 @@
-//! The Bookings page.
+//! The Bookings page (list, filters, new booking, new resource) and a booking's own page
+//! (details, one button per available action, the transition timeline).
 
+use crate::domain::booking::{BookingOut, ResourceOut};
+use crate::domain::graph::{Graph, State};
+#[cfg(feature = "ssr")]
+use crate::error::PanelError;
+use crate::error::PanelResult;
 use crate::ui::layout::use_app_slug;
-use crate::ui::widgets::EmptyState;
+use crate::ui::widgets::{EmptyState, FormError};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+pub const PER_PAGE: i64 = 25;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BookingPage {
+    pub items: Vec<BookingOut>,
+    pub total: i64,
+    pub page: i64,
+    pub last_page: i64,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::api::ApiError;
+    use crate::engine::EngineError;
+    use crate::error::PanelError;
+
+    pub fn from_api(e: ApiError) -> PanelError {
+        match (e.status.as_u16(), e.field) {
+            (500.., _) => PanelError::internal(e.message),
+            (_, Some(f)) => PanelError::field(&f, e.message),
+            (404, None) => PanelError::not_found("The booking"),
+            (409, None) => PanelError::conflict(None, e.message),
+            (_, None) => PanelError::bad_request(e.message),
+        }
+    }
+
+    pub fn from_engine(e: EngineError) -> PanelError {
+        from_api(e.into())
+    }
+}
+
+#[server(prefix = "/api", endpoint = "list_bookings")]
+pub async fn list_bookings(
+    app: String,
+    graph: String,
+    state: String,
+    page: i64,
+) -> PanelResult<BookingPage> {
+    use crate::domain::booking::Includes;
+    use crate::store::bookings as sb;
+    use crate::{engine, panel};
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let graph = Some(graph).filter(|g| !g.is_empty());
+    let state = Some(state).filter(|s| !s.is_empty());
+    if let Some(g) = &graph {
+        Graph::parse(g).map_err(|e| PanelError::field("graph", e.to_string()))?;
+    }
+    if let Some(s) = &state {
+        State::parse(s).map_err(|e| PanelError::field("state", e.to_string()))?;
+    }
+    let page = page.max(1);
+    let (rows, total) = sb::list_bookings(
+        &st.db,
+        app.id,
+        graph.as_deref(),
+        state.as_deref(),
+        page,
+        PER_PAGE,
+    )
+    .await?;
+    let mut conn = st.db.acquire().await?;
+    let inc = Includes {
+        customers: true,
+        event: true,
+        ..Includes::default()
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for b in &rows {
+        items.push(engine::booking_out(&mut conn, b, inc).await?);
+    }
+    Ok(BookingPage {
+        items,
+        total,
+        page,
+        last_page: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "list_resources")]
+pub async fn list_resources(app: String) -> PanelResult<Vec<ResourceOut>> {
+    use crate::panel;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    Ok(crate::store::bookings::list_resources(&st.db, app.id).await?)
+}
+
+#[server(prefix = "/api", endpoint = "create_resource")]
+pub async fn create_resource(
+    app: String,
+    name: String,
+    timezone: String,
+) -> PanelResult<ResourceOut> {
+    use crate::panel;
+    use crate::store::bookings as sb;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 500 {
+        return Err(PanelError::field(
+            "name",
+            "Give the resource a name of at most 500 characters.",
+        ));
+    }
+    let timezone = match timezone.trim() {
+        "" => "UTC",
+        t if t.len() <= 100 => t,
+        _ => {
+            return Err(PanelError::field(
+                "timezone",
+                "Use a time zone name such as Europe/Oslo.",
+            ))
+        }
+    };
+    let mut tx = sb::begin_write(&st.db).await?;
+    let out = sb::insert_resource(&mut tx, app.id, name, None, timezone).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Creates a booking from the panel's form; times are `datetime-local` values read as UTC.
+#[server(prefix = "/api", endpoint = "create_booking")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_booking(
+    app: String,
+    resource_id: String,
+    graph: String,
+    start: String,
+    end: String,
+    what: String,
+    #[server(default)] r#where: String,
+    #[server(default)] customer_name: String,
+    #[server(default)] customer_email: String,
+    #[server(default)] max_seats: String,
+    #[server(default)] owner_booking_id: String,
+) -> PanelResult<String> {
+    use crate::api::bookings::{check_booking, BookingIn, CustomerIn, RelatedIn, SettingsIn};
+    use crate::engine::{self, Actor};
+    use crate::panel;
+    let (st, user, app) = panel::user_and_app(&app).await?;
+    let utc = |s: &str| {
+        let s = s.trim();
+        match s.len() {
+            16 => format!("{s}:00Z"),
+            19 => format!("{s}Z"),
+            _ => s.to_string(),
+        }
+    };
+    let opt = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let max_seats = match max_seats.trim() {
+        "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| {
+            PanelError::field("settings.max_seats", "Seats must be a whole number.")
+        })?),
+    };
+    let has_customer = !customer_name.trim().is_empty() || !customer_email.trim().is_empty();
+    let input = BookingIn {
+        resource_id: opt(resource_id),
+        graph: opt(graph),
+        action: None,
+        start: Some(utc(&start)).filter(|s| !s.is_empty()),
+        end: Some(utc(&end)).filter(|s| !s.is_empty()),
+        what: opt(what),
+        where_: opt(r#where),
+        customer: has_customer.then(|| CustomerIn {
+            name: opt(customer_name),
+            email: opt(customer_email),
+            ..Default::default()
+        }),
+        settings: max_seats.map(|n| SettingsIn { max_seats: Some(n) }),
+        related: opt(owner_booking_id).map(|id| RelatedIn {
+            owner_booking_id: Some(id),
+        }),
+        ..Default::default()
+    };
+    let nb = check_booking(input).map_err(ssr::from_api)?;
+    let out = engine::create_booking(&st.db, &app, nb, &Actor::admin(user.id, &user.email))
+        .await
+        .map_err(ssr::from_engine)?;
+    let path = format!("/apps/{}/bookings/{}", app.slug, out.id);
+    leptos_axum::redirect(&path);
+    Ok(out.id)
+}
+
+#[server(prefix = "/api", endpoint = "get_booking")]
+pub async fn get_booking(app: String, id: String) -> PanelResult<BookingOut> {
+    use crate::domain::booking::Includes;
+    use crate::store::bookings as sb;
+    use crate::{engine, panel};
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let mut conn = st.db.acquire().await?;
+    let b = sb::booking(&mut conn, app.id, &id)
+        .await?
+        .ok_or_else(|| PanelError::not_found("The booking"))?;
+    Ok(engine::booking_out(&mut conn, &b, Includes::ALL).await?)
+}
+
+/// Applies an action from the panel; `message` goes with decline, `payment_id` with pay.
+#[server(prefix = "/api", endpoint = "apply_booking_action")]
+pub async fn apply_booking_action(
+    app: String,
+    id: String,
+    action: String,
+    #[server(default)] message: String,
+    #[server(default)] payment_id: String,
+) -> PanelResult<BookingOut> {
+    use crate::domain::graph::Action;
+    use crate::engine::{self, Actor};
+    use crate::panel;
+    use serde_json::{Map, Value};
+    let (st, user, app) = panel::user_and_app(&app).await?;
+    let action = Action::parse(&action).map_err(|e| PanelError::field("action", e.to_string()))?;
+    let mut details = Map::new();
+    if !message.trim().is_empty() {
+        details.insert(
+            "message".into(),
+            Value::String(message.trim().chars().take(2000).collect()),
+        );
+    }
+    if !payment_id.trim().is_empty() {
+        details.insert(
+            "payment_id".into(),
+            Value::String(payment_id.trim().chars().take(200).collect()),
+        );
+    }
+    engine::apply_action(
+        &st.db,
+        app.id,
+        &id,
+        action,
+        details,
+        &Actor::admin(user.id, &user.email),
+    )
+    .await
+    .map_err(ssr::from_engine)
+}
+
+pub fn state_badge(state: &str) -> &'static str {
+    match state {
+        "confirmed" | "paid" | "completed" => "badge ok",
+        "tentative" => "badge accent",
+        "rescheduled_by_customer" => "badge warn",
+        "cancelled"
+        | "cancelled_by_customer"
+        | "cancelled_by_owner"
+        | "declined"
+        | "unpaid"
+        | "error" => "badge danger",
+        _ => "badge",
+    }
+}
+
+/// `2030-01-10T10:00:00Z` → `2030-01-10 10:00`.
+fn short_time(s: &str) -> String {
+    s.get(..16).map(|t| t.replace('T', " ")).unwrap_or_default()
+}
 
 #[component]
 pub fn BookingsPage() -> impl IntoView {
     let slug = use_app_slug();
+    let query = use_query_map();
+    let filter = move |k: &str| query.read().get(k).unwrap_or_default();
+    let page = move || filter("page").parse::<i64>().unwrap_or(1).max(1);
+    let create_resource = ServerAction::<CreateResource>::new();
+    let create = ServerAction::<CreateBooking>::new();
+    let resources = Resource::new(
+        move || (slug.get(), create_resource.version().get()),
+        |(s, _)| list_resources(s),
+    );
+    let bookings = Resource::new(
+        move || {
+            (
+                slug.get(),
+                filter("graph"),
+                filter("state"),
+                page(),
+                create.version().get(),
+            )
+        },
+        |(s, g, st, p, _)| list_bookings(s, g, st, p),
+    );
+    let show_new = RwSignal::new(false);
     view! {
         <Title text="Bookings" />
         <div class="page-head">
             <h1>"Bookings"</h1>
+            <div class="spacer"></div>
+            <button class="btn primary" on:click=move |_| show_new.update(|v| *v = !*v)>
+                "New booking"
+            </button>
         </div>
-        <EmptyState title="No bookings yet">
-            <p>
-                "Bookings move through the states of their graph (instant, confirm_decline, instant_payment, "
-                "group_owner, group_customer, group_customer_payment). Each transition into a state that a "
-                "webhook subscribes to sends that webhook a signed POST."
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let res = resources.await.unwrap_or_default();
+                let no_resources = res.is_empty();
+                view! {
+                    <Show when=move || show_new.get() || no_resources>
+                        <NewResourceCard action=create_resource first=no_resources />
+                    </Show>
+                    <Show when=move || show_new.get() && !no_resources>
+                        <NewBookingCard action=create resources=res.clone() />
+                    </Show>
+                }
+            })}
+        </Transition>
+        <Form method="GET" action="" attr:class="filters">
+            <label>
+                "Graph"
+                <select name="graph" prop:value=move || filter("graph")>
+                    <option value="">"All graphs"</option>
+                    {Graph::ALL
+                        .iter()
+                        .map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "State"
+                <select name="state" prop:value=move || filter("state")>
+                    <option value="">"All states"</option>
+                    {State::ALL
+                        .iter()
+                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="btn">"Filter"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Loading bookings…"</p> }>
+            {move || Suspend::new(async move {
+                match bookings.await {
+                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Ok(p) if p.items.is_empty() => {
+                        view! {
+                            <EmptyState title="No bookings here">
+                                <p>
+                                    "Bookings move through the states of their graph; each transition into a state "
+                                    "that a webhook subscribes to sends that webhook a signed POST. Create one with "
+                                    "“New booking”, or through the API with one of this app's keys ("
+                                    <code>"POST /v2/bookings"</code> ")."
+                                </p>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
+                    Ok(p) => view! { <BookingTable page=p slug=slug.get_untracked() /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
+    let query = use_query_map();
+    let link = move |p: i64| {
+        let q = query.read_untracked();
+        let mut parts = vec![format!("page={p}")];
+        for k in ["graph", "state"] {
+            if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        format!("?{}", parts.join("&"))
+    };
+    let (prev, next) = (link(page.page - 1), link(page.page + 1));
+    let has_prev = page.page > 1;
+    let has_next = page.page < page.last_page;
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th>"State"</th>
+                        <th>"What"</th>
+                        <th>"Customer"</th>
+                        <th>"Graph"</th>
+                        <th>"Start (UTC)"</th>
+                        <th>"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .items
+                        .into_iter()
+                        .map(|b| {
+                            let href = format!("/apps/{slug}/bookings/{}", b.id);
+                            let customer = b
+                                .customers
+                                .as_ref()
+                                .and_then(|c| c.first())
+                                .map(|c| c.name.clone())
+                                .unwrap_or_else(|| "—".into());
+                            let what = b.event.as_ref().map(|e| e.what.clone()).unwrap_or_default();
+                            view! {
+                                <tr>
+                                    <td>
+                                        <span class=state_badge(&b.state)>{b.state.clone()}</span>
+                                    </td>
+                                    <td>
+                                        <A href=href>{what}</A>
+                                    </td>
+                                    <td>{customer}</td>
+                                    <td>
+                                        <code>{b.graph.clone()}</code>
+                                    </td>
+                                    <td>{short_time(&b.start)}</td>
+                                    <td>{short_time(&b.created_at)}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <div class="pager">
+            <span class="muted">
+                {format!("{} booking{} · page {} of {}", page.total, if page.total == 1 { "" } else { "s" }, page.page, page.last_page)}
+            </span>
+            <Show when=move || has_prev>
+                <A href=prev.clone()>"← Newer"</A>
+            </Show>
+            <Show when=move || has_next>
+                <A href=next.clone()>"Older →"</A>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn NewResourceCard(action: ServerAction<CreateResource>, first: bool) -> impl IntoView {
+    let slug = use_app_slug();
+    let err = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <section class="card">
+            <h2>"New resource"</h2>
+            <p class="muted">
+                {if first {
+                    "Bookings are made with a resource: the person, room or class that is booked. This app has none yet; create the first."
+                } else {
+                    "A resource is the person, room or class that is booked; each has its own calendar."
+                }}
             </p>
-            <p>
-                "Bookings are created through the API with one of this app's keys. Create a key on the "
-                <a href=move || format!("/apps/{}/settings#api-keys", slug.get())>"Settings"</a>
-                " page to start."
-            </p>
-        </EmptyState>
+            <ActionForm action attr:class="form inline">
+                <input type="hidden" name="app" prop:value=move || slug.get() />
+                <label>"Name" <input type="text" name="name" required maxlength="500" placeholder="Studio A" /></label>
+                <label>"Time zone" <input type="text" name="timezone" placeholder="UTC" /></label>
+                <button type="submit" class="btn">"Create resource"</button>
+            </ActionForm>
+            <FormError err field="name" />
+            <FormError err field="timezone" />
+            <FormError err field="" />
+        </section>
+    }
+}
+
+#[component]
+fn NewBookingCard(
+    action: ServerAction<CreateBooking>,
+    resources: Vec<ResourceOut>,
+) -> impl IntoView {
+    let slug = use_app_slug();
+    let err = Signal::derive(move || action.value().get().and_then(Result::err));
+    let graph = RwSignal::new("confirm_decline".to_string());
+    let is_owner = move || graph.get() == "group_owner";
+    let is_seat = move || graph.get().starts_with("group_customer");
+    view! {
+        <section class="card">
+            <h2>"New booking"</h2>
+            <ActionForm action attr:class="form grid">
+                <input type="hidden" name="app" prop:value=move || slug.get() />
+                <label>
+                    "Resource"
+                    <select name="resource_id">
+                        {resources
+                            .into_iter()
+                            .map(|r| view! { <option value=r.id>{r.name}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Graph"
+                    <select name="graph" on:change=move |ev| graph.set(event_target_value(&ev)) prop:value=move || graph.get()>
+                        {Graph::ALL
+                            .iter()
+                            .map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>"What" <input type="text" name="what" required maxlength="500" placeholder="Yoga class" /></label>
+                <label>"Where" <input type="text" name="where" maxlength="500" placeholder="Studio A" /></label>
+                <label>"Start (UTC)" <input type="datetime-local" name="start" required /></label>
+                <label>"End (UTC)" <input type="datetime-local" name="end" required /></label>
+                <label>"Customer name" <input type="text" name="customer_name" maxlength="500" /></label>
+                <label>"Customer email" <input type="email" name="customer_email" /></label>
+                <Show when=is_owner>
+                    <label>"Seats" <input type="number" name="max_seats" min="1" value="10" /></label>
+                </Show>
+                <Show when=is_seat>
+                    <label>"Owner booking id" <input type="text" name="owner_booking_id" placeholder="the group_owner booking" /></label>
+                </Show>
+                <div class="form-actions">
+                    <button type="submit" class="btn primary">"Create booking"</button>
+                </div>
+            </ActionForm>
+            {["resource_id", "graph", "action", "what", "where", "start", "end", "customer", "customer.name",
+                "customer.email", "settings.max_seats", "related.owner_booking_id", ""]
+                .into_iter()
+                .map(|f| view! { <FormError err field=f /> })
+                .collect_view()}
+        </section>
+    }
+}
+
+#[component]
+pub fn BookingPage() -> impl IntoView {
+    let slug = use_app_slug();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let act = ServerAction::<ApplyBookingAction>::new();
+    let booking = Resource::new(
+        move || (slug.get(), id.get(), act.version().get()),
+        |(s, i, _)| get_booking(s, i),
+    );
+    let err = Signal::derive(move || act.value().get().and_then(Result::err));
+    view! {
+        <Title text="Booking" />
+        <div class="page-head">
+            <A href=move || format!("/apps/{}/bookings", slug.get())>"← Bookings"</A>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match booking.await {
+                    Err(e) => view! { <EmptyState title="Booking not found"><p>{e.message}</p></EmptyState> }.into_any(),
+                    Ok(b) => view! { <BookingDetail b act err /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn BookingDetail(
+    b: BookingOut,
+    act: ServerAction<ApplyBookingAction>,
+    err: Signal<Option<crate::error::PanelError>>,
+) -> impl IntoView {
+    let slug = use_app_slug();
+    let event = b.event.clone();
+    let customer = b.customers.clone().unwrap_or_default().into_iter().next();
+    let actions = b.available_actions.clone().unwrap_or_default();
+    let logs = b.logs.clone().unwrap_or_default();
+    let id = b.id.clone();
+    view! {
+        <div class="page-head">
+            <h1>{event.as_ref().map(|e| e.what.clone()).unwrap_or_else(|| "Booking".into())}</h1>
+            <span class=state_badge(&b.state) data-testid="booking-state">{b.state.clone()}</span>
+        </div>
+        <div class="detail-grid">
+            <section class="card">
+                <h2>"Details"</h2>
+                <dl class="facts">
+                    <dt>"Id"</dt>
+                    <dd><code>{b.id.clone()}</code></dd>
+                    <dt>"Graph"</dt>
+                    <dd><code>{b.graph.clone()}</code></dd>
+                    <dt>"Start"</dt>
+                    <dd>{short_time(&b.start)} " UTC"</dd>
+                    <dt>"End"</dt>
+                    <dd>{short_time(&b.end)} " UTC"</dd>
+                    <dt>"Where"</dt>
+                    <dd>{event.as_ref().map(|e| e.where_.clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Customer"</dt>
+                    <dd>{customer.map(|c| format!("{} <{}>", c.name, c.email)).unwrap_or_else(|| "—".into())}</dd>
+                    {b.settings.clone().map(|s| view! {
+                        <dt>"Seats"</dt>
+                        <dd>{format!("{} of {} taken", s.seats_taken, s.max_seats)}</dd>
+                    })}
+                    {b.related.clone().map(|r| {
+                        let href = format!("/apps/{}/bookings/{}", slug.get_untracked(), r.owner_booking_id);
+                        view! {
+                            <dt>"Group"</dt>
+                            <dd><A href=href>"owner booking"</A></dd>
+                        }
+                    })}
+                    <dt>"Completed"</dt>
+                    <dd>{if b.completed { "yes (final state)" } else { "no" }}</dd>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>"Actions"</h2>
+                {if actions.is_empty() {
+                    view! { <p class="muted">"This booking is in a final state; no action applies."</p> }.into_any()
+                } else {
+                    actions
+                        .into_iter()
+                        .map(|a| {
+                            let id = id.clone();
+                            let extra = match a.as_str() {
+                                "decline" => Some(("message", "Message to the customer")),
+                                "pay" => Some(("payment_id", "Payment id")),
+                                _ => None,
+                            };
+                            let danger = a.starts_with("cancel") || a == "decline";
+                            view! {
+                                <ActionForm action=act attr:class="form inline action-form">
+                                    <input type="hidden" name="app" prop:value=move || slug.get() />
+                                    <input type="hidden" name="id" value=id.clone() />
+                                    <input type="hidden" name="action" value=a.clone() />
+                                    {extra.map(|(name, placeholder)| view! {
+                                        <input type="text" name=name placeholder=placeholder aria-label=placeholder />
+                                    })}
+                                    <button type="submit" class=if danger { "btn danger" } else { "btn primary" }>
+                                        {a.replace('_', " ")}
+                                    </button>
+                                </ActionForm>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }}
+                <FormError err field="" />
+                <FormError err field="action" />
+            </section>
+        </div>
+        <section class="card">
+            <h2>"Timeline"</h2>
+            <ol class="timeline" data-testid="timeline">
+                {logs
+                    .into_iter()
+                    .map(|l| {
+                        let detail = l
+                            .details
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        view! {
+                            <li>
+                                <span class="tl-time">{short_time(&l.created_at)}</span>
+                                <span class="tl-move">
+                                    {l.from.clone().map(|f| view! { <span class=state_badge(&f)>{f.clone()}</span> " → " })}
+                                    <span class=state_badge(&l.to)>{l.to.clone()}</span>
+                                </span>
+                                <span class="muted">
+                                    <code>{l.action.clone()}</code>
+                                    " by " {l.actor.replace('_', " ")} " " {l.actor_label.clone()}
+                                </span>
+                                {(!detail.is_empty()).then(|| view! { <span class="tl-detail">{detail}</span> })}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
     }
 }

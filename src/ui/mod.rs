@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=auth::LoginPage />
                 <ParentRoute path=path!("/apps/:app") view=layout::PanelLayout>
                     <Route path=path!("bookings") view=bookings::BookingsPage />
+                    <Route path=path!("bookings/:id") view=bookings::BookingPage />
                     <Route path=path!("webhooks") view=webhooks::WebhooksPage />
                     <Route path=path!("deliveries") view=deliveries::DeliveriesPage />
                     <Route path=path!("settings") view=settings::SettingsPage />
