@@ -172,6 +172,8 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .with_state(state)
 }
 

@@ -1,22 +1,53 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 
 // `make screenshots`: the README's pictures of the panel, on a fresh installation.
-test.describe.configure({ mode: 'serial' });
-
 const shot = (name: string) => `screenshots/${name}.png`;
+const hydrated = (page: Page) => page.waitForFunction(() => (window as any).__bookhook_hydrated === true);
 
-test('panel screenshots', async ({ page, request }) => {
+test('panel screenshots', async ({ page }) => {
   await page.goto('/setup');
-  await page.waitForFunction(() => (window as any).__bookhook_hydrated === true);
+  await hydrated(page);
   await page.screenshot({ path: shot('setup') });
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/apps\/demo\/bookings$/);
-  await page.waitForFunction(() => (window as any).__bookhook_hydrated === true);
+  await hydrated(page);
+
+  await page.locator('input[name="name"]').fill('Studio A');
+  await page.getByRole('button', { name: 'Create resource' }).click();
+  const graphs: [string, string, string][] = [
+    ['confirm_decline', 'Intro session', 'confirm'],
+    ['instant', 'Yoga class', ''],
+    ['instant_payment', 'Massage (paid)', 'pay'],
+    ['confirm_decline', 'Consultation', 'decline'],
+  ];
+  for (const [graph, what, action] of graphs) {
+    await page.goto('/apps/demo/bookings');
+    await hydrated(page);
+    await page.getByRole('button', { name: 'New booking' }).click();
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
+    await form.getByLabel('Graph').selectOption(graph);
+    await form.getByLabel('What').fill(what);
+    await form.getByLabel('Where').fill('Studio A');
+    await form.getByLabel('Start (UTC)').fill('2030-01-10T10:00');
+    await form.getByLabel('End (UTC)').fill('2030-01-10T11:00');
+    await form.getByLabel('Customer name').fill('Grace Hopper');
+    await form.getByLabel('Customer email').fill('grace@example.com');
+    await form.getByRole('button', { name: 'Create booking' }).click();
+    await expect(page).toHaveURL(/bookings\/[0-9a-f-]{36}$/);
+    if (action) {
+      await page.getByRole('button', { name: action, exact: true }).click();
+      await expect(page.getByTestId('timeline').locator('li')).toHaveCount(2);
+    }
+  }
+  await page.screenshot({ path: shot('booking'), fullPage: true });
+  await page.goto('/apps/demo/bookings');
+  await hydrated(page);
+  await page.screenshot({ path: shot('bookings') });
 
   await page.goto('/apps/demo/settings');
-  await page.waitForFunction(() => (window as any).__bookhook_hydrated === true);
+  await hydrated(page);
   await page.getByLabel('Label').fill('production server');
   await page.getByRole('button', { name: 'Create API key' }).click();
   await expect(page.getByTestId('new-api-key')).toBeVisible();
@@ -26,4 +57,9 @@ test('panel screenshots', async ({ page, request }) => {
   await page.getByRole('switch', { name: 'Developer Mode' }).check({ force: true });
   await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Webhooks' })).toBeVisible();
   await page.screenshot({ path: shot('profile-menu') });
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/apps/demo/bookings');
+  await hydrated(page);
+  await page.screenshot({ path: shot('phone') });
 });

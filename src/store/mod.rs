@@ -279,7 +279,8 @@ pub async fn app_by_api_key(
     key_hash: &str,
 ) -> sqlx::Result<Option<(AppRow, i64, String)>> {
     let row = sqlx::query(
-        "SELECT a.id, a.name, a.slug, a.created_at, k.id AS key_id, k.label FROM api_keys k \
+        "SELECT a.id, a.name, a.slug, a.created_at, k.id AS key_id, k.label, k.last_used_at \
+         FROM api_keys k \
          JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ? AND k.revoked_at IS NULL",
     )
     .bind(key_hash)
@@ -288,6 +289,20 @@ pub async fn app_by_api_key(
     Ok(row.map(|r| {
         let key_id: i64 = r.get("key_id");
         let label: String = r.get("label");
+        let last_used: Option<i64> = r.get("last_used_at");
+        // "Last used" is shown to the minute: write it at most once a minute per key, off
+        // the request's path, so API calls do not queue behind it.
+        let now = now_ms();
+        if last_used.is_none_or(|t| now - t > 60_000) {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let _ = sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                    .bind(now)
+                    .bind(key_id)
+                    .execute(&db)
+                    .await;
+            });
+        }
         (app_row(r), key_id, label)
     }))
 }

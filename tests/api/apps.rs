@@ -141,3 +141,21 @@ async fn apps_are_created_renamed_and_deleted() {
     .await;
     assert_eq!(status, 409, "the last app stays");
 }
+
+#[tokio::test]
+async fn a_key_in_use_shows_when_it_was_last_used() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    assert_eq!(api.get("/bookings").await.0, 200);
+    let mut last_used = serde_json::Value::Null;
+    for _ in 0..50 {
+        last_used =
+            app.call_ok("list_api_keys", &[("app", "demo")]).await[0]["last_used_at"].clone();
+        if last_used.is_i64() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(last_used.is_i64(), "last_used_at was not recorded");
+}

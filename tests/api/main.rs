@@ -5,3 +5,4 @@ mod apps;
 mod bookings;
 mod helpers;
 mod pages;
+mod properties;
