@@ -123,6 +123,29 @@ pub fn hash_api_key(key: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhook secrets and message ids
+
+/// A signing secret as Standard Webhooks writes it: `whsec_` + base64 of 24 random bytes.
+pub fn generate_webhook_secret() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 24] = rand::random();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// A message id: `msg_` + 27 random alphanumerics (no dots: the signed content uses them).
+pub fn generate_msg_id() -> String {
+    let body: String = rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(27)
+        .map(char::from)
+        .collect();
+    format!("msg_{body}")
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sign-in throttling
 
 /// Counts failed sign-ins per client address. After `FREE_FAILURES` failures each further
@@ -211,6 +234,19 @@ mod tests {
         assert!(!k.hash.contains(&k.plain[13..]));
         assert!(generate_api_key(true).plain.starts_with("live_api_key_"));
         assert_ne!(generate_api_key(true).plain, generate_api_key(true).plain);
+    }
+
+    #[test]
+    fn webhook_secrets_and_message_ids_have_their_shape() {
+        use base64::Engine as _;
+        let s = generate_webhook_secret();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(s.strip_prefix("whsec_").unwrap())
+            .unwrap();
+        assert_eq!(raw.len(), 24);
+        let m = generate_msg_id();
+        assert!(m.starts_with("msg_") && m.len() == 31 && !m.contains('.'));
+        assert_ne!(generate_msg_id(), m);
     }
 
     #[test]

@@ -19,6 +19,8 @@ Settings (defaults, then bookhook.toml, then environment variables):
   BOOKHOOK_SESSION_IDLE_MINUTES  panel sessions end after this much inactivity [default: 10080]
   BOOKHOOK_ADMIN_EMAIL           with BOOKHOOK_ADMIN_PASSWORD: create the first admin account
   BOOKHOOK_ADMIN_PASSWORD        at start-up when none exists (environment only)
+  BOOKHOOK_ALLOWED_TARGET_SUBNETS  comma-separated CIDRs that webhooks may call although they are
+                                not public (e.g. 10.0.0.0/8)   [default: none]
   BOOKHOOK_CONFIG                path of the settings file        [default: ./bookhook.toml if present]
 In bookhook.toml the keys are the names without the prefix, in lower case (listen = \"…\").";
 

@@ -1,5 +1,6 @@
 //! Settings: documented defaults, then an optional `bookhook.toml`, then `BOOKHOOK_*` variables.
 
+use crate::domain::webhook::TargetPolicy;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -45,6 +46,8 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
     /// Minutes of inactivity after which a panel session ends.
     pub session_idle_minutes: i64,
+    /// Non-public subnets that webhooks may call anyway (empty: only public addresses).
+    pub allowed_target_subnets: TargetPolicy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +60,7 @@ struct FileSettings {
     public_url: Option<String>,
     site_root: Option<String>,
     session_idle_minutes: Option<i64>,
+    allowed_target_subnets: Option<String>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -120,7 +124,13 @@ impl Settings {
         if session_idle_minutes < 1 {
             bail!("session_idle_minutes: must be at least 1");
         }
+        let subnets = env("ALLOWED_TARGET_SUBNETS")
+            .or(f.allowed_target_subnets)
+            .unwrap_or_default();
+        let allowed_target_subnets = TargetPolicy::parse_list(&subnets)
+            .map_err(|m| anyhow::anyhow!("allowed_target_subnets: {m}"))?;
         Ok(Self {
+            allowed_target_subnets,
             listen,
             data_dir,
             database_url,
@@ -185,6 +195,30 @@ mod tests {
     fn a_bad_listen_address_names_the_setting() {
         let e = load(FileSettings::default(), &[("LISTEN", "nope")]).unwrap_err();
         assert!(e.to_string().starts_with("listen:"), "{e}");
+    }
+
+    #[test]
+    fn allowed_target_subnets_are_parsed_and_bad_ones_named() {
+        let s = load(
+            FileSettings::default(),
+            &[("ALLOWED_TARGET_SUBNETS", "127.0.0.0/8, 10.1.0.0/16")],
+        )
+        .unwrap();
+        assert!(s
+            .allowed_target_subnets
+            .allows("127.0.0.1".parse().unwrap()));
+        assert!(!s.allowed_target_subnets.allows("10.2.0.1".parse().unwrap()));
+        let e = load(
+            FileSettings::default(),
+            &[("ALLOWED_TARGET_SUBNETS", "nope")],
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("allowed_target_subnets:"), "{e}");
+        assert!(load(FileSettings::default(), &[])
+            .unwrap()
+            .allowed_target_subnets
+            .allowed()
+            .is_empty());
     }
 
     #[test]

@@ -50,3 +50,18 @@ pub async fn landing_path(st: &AppState) -> PanelResult<String> {
         None => "/apps/_/settings".into(),
     })
 }
+
+/// An API or engine refusal as the panel shows it: same message, same field.
+pub fn from_api(e: crate::api::ApiError) -> PanelError {
+    match (e.status.as_u16(), e.field) {
+        (500.., _) => PanelError::internal(e.message),
+        (_, Some(f)) => PanelError::field(&f, e.message),
+        (404, None) => PanelError::not_found(e.message.trim_end_matches(" was not found.")),
+        (409, None) => PanelError::conflict(None, e.message),
+        (_, None) => PanelError::bad_request(e.message),
+    }
+}
+
+pub fn from_engine(e: crate::engine::EngineError) -> PanelError {
+    from_api(e.into())
+}

@@ -2,6 +2,7 @@
 //! the error shape `{"error": {"code", "message", "field"?}}`.
 
 pub mod bookings;
+pub mod webhooks;
 
 use crate::engine::EngineError;
 use crate::startup::AppState;
@@ -9,7 +10,7 @@ use crate::store::{self, AppRow};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
@@ -35,6 +36,21 @@ pub fn router() -> Router<AppState> {
                 .delete(bookings::delete_booking),
         )
         .route("/bookings/{id}/{action}", put(bookings::apply_action))
+        .route(
+            "/webhooks",
+            get(webhooks::list_webhooks).post(webhooks::create_webhook),
+        )
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get_webhook)
+                .put(webhooks::update_webhook)
+                .delete(webhooks::delete_webhook),
+        )
+        .route("/webhooks/{id}/secret", get(webhooks::get_secret))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
         })

@@ -3,3 +3,5 @@
 pub mod app;
 pub mod booking;
 pub mod graph;
+pub mod subscription;
+pub mod webhook;

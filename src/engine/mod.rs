@@ -4,7 +4,10 @@
 
 use crate::domain::booking::{next_due, BookingOut, Includes};
 use crate::domain::graph::{Action, Graph, State, TransitionError};
+pub mod webhooks;
+
 use crate::store::bookings::{self as sb, BookingRow};
+use crate::store::webhooks as sw;
 use crate::store::{now_ms, AppRow, Db};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
@@ -240,9 +243,47 @@ pub async fn create_booking(
         now,
     )
     .await?;
+    enqueue(&mut tx, &b, nb.action).await?;
     let out = booking_out(&mut tx, &b, Includes::ALL).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking
+/// has just entered, with the booking as `GET /v2/bookings/:id?include=customers,event,calendar`
+/// shows it now. Runs inside the transition's transaction, so both commit or neither does.
+async fn enqueue(
+    conn: &mut SqliteConnection,
+    b: &BookingRow,
+    action: Action,
+) -> Result<usize, EngineError> {
+    let hooks = sw::matching(conn, b.app_id, &b.graph, &b.state).await?;
+    if hooks.is_empty() {
+        return Ok(0);
+    }
+    let booking = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
+    let payload = serde_json::to_string(&booking)
+        .map_err(|e| EngineError::Conflict(format!("the payload could not be written: {e}")))?;
+    for webhook_id in &hooks {
+        let msg_id = crate::auth::generate_msg_id();
+        sw::insert_delivery(
+            conn,
+            &sw::NewDelivery {
+                msg_id: &msg_id,
+                app_id: b.app_id,
+                webhook_id,
+                booking_id: &b.id,
+                graph: &b.graph,
+                state: &b.state,
+                action: action.as_str(),
+                payload: &payload,
+                is_test: false,
+                now: b.updated_at,
+            },
+        )
+        .await?;
+    }
+    Ok(hooks.len())
 }
 
 async fn ensure_free_seat(
@@ -333,7 +374,8 @@ fn parse_stored(b: &BookingRow) -> Result<(Graph, State), EngineError> {
     Ok((g, s))
 }
 
-/// The one place a booking changes state: the row, its next due action and the log row.
+/// The one place a booking changes state: the row, its next due action, the log row and the
+/// outbox.
 #[allow(clippy::too_many_arguments)]
 async fn transition(
     conn: &mut SqliteConnection,
@@ -376,6 +418,15 @@ async fn transition(
         now,
     )
     .await?;
+    let after = BookingRow {
+        state: to.as_str().into(),
+        completed: graph.is_final(to),
+        due_action: due.map(|(a, _)| a.as_str().to_string()),
+        due_at: due.map(|(_, t)| t),
+        updated_at: now,
+        ..b.clone()
+    };
+    enqueue(conn, &after, action).await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod bookings;
+pub mod webhooks;
 
 pub type Db = SqlitePool;
 

@@ -24,27 +24,6 @@ pub struct BookingPage {
     pub last_page: i64,
 }
 
-#[cfg(feature = "ssr")]
-mod ssr {
-    use crate::api::ApiError;
-    use crate::engine::EngineError;
-    use crate::error::PanelError;
-
-    pub fn from_api(e: ApiError) -> PanelError {
-        match (e.status.as_u16(), e.field) {
-            (500.., _) => PanelError::internal(e.message),
-            (_, Some(f)) => PanelError::field(&f, e.message),
-            (404, None) => PanelError::not_found("The booking"),
-            (409, None) => PanelError::conflict(None, e.message),
-            (_, None) => PanelError::bad_request(e.message),
-        }
-    }
-
-    pub fn from_engine(e: EngineError) -> PanelError {
-        from_api(e.into())
-    }
-}
-
 #[server(prefix = "/api", endpoint = "list_bookings")]
 pub async fn list_bookings(
     app: String,
@@ -186,10 +165,10 @@ pub async fn create_booking(
         }),
         ..Default::default()
     };
-    let nb = check_booking(input).map_err(ssr::from_api)?;
+    let nb = check_booking(input).map_err(crate::panel::from_api)?;
     let out = engine::create_booking(&st.db, &app, nb, &Actor::admin(user.id, &user.email))
         .await
-        .map_err(ssr::from_engine)?;
+        .map_err(crate::panel::from_engine)?;
     let path = format!("/apps/{}/bookings/{}", app.slug, out.id);
     leptos_axum::redirect(&path);
     Ok(out.id)
@@ -245,7 +224,7 @@ pub async fn apply_booking_action(
         &Actor::admin(user.id, &user.email),
     )
     .await
-    .map_err(ssr::from_engine)
+    .map_err(crate::panel::from_engine)
 }
 
 pub fn state_badge(state: &str) -> &'static str {

@@ -49,6 +49,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bookings") view=bookings::BookingsPage />
                     <Route path=path!("bookings/:id") view=bookings::BookingPage />
                     <Route path=path!("webhooks") view=webhooks::WebhooksPage />
+                    <Route path=path!("webhooks/new") view=webhooks::NewWebhookPage />
+                    <Route path=path!("webhooks/:id") view=webhooks::WebhookPage />
                     <Route path=path!("deliveries") view=deliveries::DeliveriesPage />
                     <Route path=path!("settings") view=settings::SettingsPage />
                 </ParentRoute>

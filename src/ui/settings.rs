@@ -419,7 +419,7 @@ fn DeleteAppCard(slug: String) -> impl IntoView {
     }
 }
 
-fn confirm(message: &str) -> bool {
+pub fn confirm(message: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()

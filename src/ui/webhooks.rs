@@ -1,29 +1,553 @@
-//! The Webhooks tab (Developer Mode only).
+//! The Webhooks tab (Developer Mode only): the list, the create/edit form with its graph × state
+//! matrix, the signing secret (reveal, copy, rotate) and deleting.
 
-use crate::ui::layout::DevModeGate;
-use crate::ui::widgets::EmptyState;
+use crate::domain::graph::Graph;
+use crate::domain::subscription::{EventRef, SecretOut, WebhookOut};
+use crate::error::PanelResult;
+use crate::ui::layout::{use_app_slug, DevModeGate};
+use crate::ui::settings::copy_to_clipboard;
+use crate::ui::widgets::{EmptyState, FormError};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use std::collections::BTreeSet;
+
+#[server(prefix = "/api", endpoint = "list_webhooks")]
+pub async fn list_webhooks(app: String) -> PanelResult<Vec<WebhookOut>> {
+    use crate::panel;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    Ok(crate::store::webhooks::list(&st.db, app.id)
+        .await?
+        .into_iter()
+        .map(|(h, last)| h.out(last))
+        .collect())
+}
+
+#[server(prefix = "/api", endpoint = "get_webhook")]
+pub async fn get_webhook(app: String, id: String) -> PanelResult<WebhookOut> {
+    use crate::panel;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let h = crate::engine::webhooks::get(&st.db, app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
+    Ok(h.out(None))
+}
+
+/// Creates (empty `id`) or edits a webhook.
+#[server(prefix = "/api", endpoint = "save_webhook", input = Json)]
+pub async fn save_webhook(
+    app: String,
+    id: String,
+    name: String,
+    description: String,
+    url: String,
+    enabled: bool,
+    events: Vec<EventRef>,
+) -> PanelResult<WebhookOut> {
+    use crate::engine::webhooks::{self as ew, WebhookInput};
+    use crate::panel;
+    let (st, user, app) = panel::user_and_app(&app).await?;
+    let input = WebhookInput {
+        name: Some(name),
+        description: Some(description),
+        url: Some(url),
+        enabled: Some(enabled),
+        events: Some(events),
+    };
+    let policy = &st.settings.allowed_target_subnets;
+    let h = if id.is_empty() {
+        ew::create(&st.db, policy, app.id, input).await
+    } else {
+        ew::update(&st.db, policy, app.id, &id, input).await
+    }
+    .map_err(panel::from_engine)?;
+    tracing::info!(app = %app.slug, webhook = %h.id, user_id = user.id, "webhook saved");
+    Ok(h.out(None))
+}
+
+#[server(prefix = "/api", endpoint = "delete_webhook")]
+pub async fn delete_webhook(app: String, id: String) -> PanelResult<()> {
+    use crate::panel;
+    let (st, user, app) = panel::user_and_app(&app).await?;
+    crate::engine::webhooks::delete(&st.db, app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
+    tracing::info!(app = %app.slug, webhook = %id, user_id = user.id, "webhook deleted");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "reveal_webhook_secret")]
+pub async fn reveal_webhook_secret(app: String, id: String) -> PanelResult<SecretOut> {
+    use crate::panel;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let h = crate::engine::webhooks::get(&st.db, app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
+    Ok(crate::engine::webhooks::secret_out(
+        &h,
+        crate::store::now_ms(),
+    ))
+}
+
+#[server(prefix = "/api", endpoint = "rotate_webhook_secret")]
+pub async fn rotate_webhook_secret(app: String, id: String) -> PanelResult<SecretOut> {
+    use crate::panel;
+    let (st, user, app) = panel::user_and_app(&app).await?;
+    let out = crate::engine::webhooks::rotate_secret(&st.db, app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
+    tracing::info!(app = %app.slug, webhook = %id, user_id = user.id, "webhook secret rotated");
+    Ok(out)
+}
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
+    let slug = use_app_slug();
+    let hooks = Resource::new(move || slug.get(), list_webhooks);
     view! {
         <Title text="Webhooks" />
         <DevModeGate what="Webhooks">
             <div class="page-head">
                 <h1>"Webhooks"</h1>
+                <div class="spacer"></div>
+                <A href=move || format!("/apps/{}/webhooks/new", slug.get()) attr:class="btn primary">
+                    "New webhook"
+                </A>
             </div>
-            <EmptyState title="No webhooks yet">
-                <p>
-                    "A webhook is a URL of yours that bookhook calls each time a booking of this app "
-                    <em>"transitions into"</em>
-                    " a state you subscribe to, for example "
-                    <code>"confirm_decline → confirmed"</code> " or " <code>"instant_payment → unpaid"</code>
-                    ". The request is a signed JSON POST of the booking with its customers, event and calendar, "
-                    "retried on failure and recorded attempt by attempt in the Delivery log."
-                </p>
-                <p>"This app has no webhooks."</p>
-            </EmptyState>
+            <Transition fallback=|| view! { <p class="muted">"Loading webhooks…"</p> }>
+                {move || Suspend::new(async move {
+                    match hooks.await {
+                        Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <NoWebhooks /> }.into_any(),
+                        Ok(list) => view! { <WebhookTable list /> }.into_any(),
+                    }
+                })}
+            </Transition>
         </DevModeGate>
+    }
+}
+
+#[component]
+fn NoWebhooks() -> impl IntoView {
+    let slug = use_app_slug();
+    view! {
+        <EmptyState title="No webhooks yet">
+            <p>
+                "A webhook is a URL of yours that bookhook calls each time a booking of this app "
+                <em>"transitions into"</em>
+                " a state you subscribe to, for example "
+                <code>"confirm_decline → confirmed"</code> " or " <code>"instant_payment → unpaid"</code>
+                ". The request is a signed JSON POST of the booking with its customers, event and calendar, "
+                "retried on failure and recorded attempt by attempt in the Delivery log."
+            </p>
+            <A href=move || format!("/apps/{}/webhooks/new", slug.get()) attr:class="btn primary">
+                "Create your first webhook"
+            </A>
+        </EmptyState>
+    }
+}
+
+fn summary(events: &[EventRef]) -> String {
+    let shown: Vec<String> = events
+        .iter()
+        .take(3)
+        .map(|e| format!("{} → {}", e.graph, e.state))
+        .collect();
+    match events.len() {
+        n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
+        _ => shown.join(", "),
+    }
+}
+
+#[component]
+fn WebhookTable(list: Vec<WebhookOut>) -> impl IntoView {
+    let slug = use_app_slug();
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="webhooks">
+                <thead>
+                    <tr>
+                        <th>"Name"</th>
+                        <th>"URL"</th>
+                        <th>"Status"</th>
+                        <th>"Subscribed to"</th>
+                        <th>"Last delivery"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list
+                        .into_iter()
+                        .map(|w| {
+                            let href = format!("/apps/{}/webhooks/{}", slug.get_untracked(), w.id);
+                            let title = w
+                                .events
+                                .iter()
+                                .map(|e| format!("{} → {}", e.graph, e.state))
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                            view! {
+                                <tr>
+                                    <td><A href=href>{w.name.clone()}</A></td>
+                                    <td class="url-cell"><code>{w.url.clone()}</code></td>
+                                    <td>
+                                        {if w.enabled {
+                                            view! { <span class="badge ok">"enabled"</span> }.into_any()
+                                        } else {
+                                            view! { <span class="badge muted">"disabled"</span> }.into_any()
+                                        }}
+                                    </td>
+                                    <td title=title>
+                                        {summary(&w.events)}
+                                    </td>
+                                    <td>
+                                        {match &w.last_delivery {
+                                            None => view! { <span class="muted">"none yet"</span> }.into_any(),
+                                            Some(d) => view! {
+                                                <span class=crate::ui::bookings::state_badge(match d.status.as_str() {
+                                                    "delivered" => "completed",
+                                                    "failed" => "error",
+                                                    _ => "tentative",
+                                                })>{d.status.clone()}</span>
+                                                " " {d.status_code.map(|c| c.to_string()).unwrap_or_default()}
+                                            }.into_any(),
+                                        }}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn NewWebhookPage() -> impl IntoView {
+    view! {
+        <Title text="New webhook" />
+        <DevModeGate what="Webhooks">
+            <BackToList />
+            <div class="page-head"><h1>"New webhook"</h1></div>
+            <WebhookForm initial=None />
+        </DevModeGate>
+    }
+}
+
+#[component]
+fn BackToList() -> impl IntoView {
+    let slug = use_app_slug();
+    view! {
+        <div class="page-head">
+            <A href=move || format!("/apps/{}/webhooks", slug.get())>"← Webhooks"</A>
+        </div>
+    }
+}
+
+#[component]
+pub fn WebhookPage() -> impl IntoView {
+    let slug = use_app_slug();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let hook = Resource::new(move || (slug.get(), id.get()), |(s, i)| get_webhook(s, i));
+    view! {
+        <Title text="Webhook" />
+        <DevModeGate what="Webhooks">
+            <BackToList />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match hook.await {
+                        Err(e) => view! { <EmptyState title="Webhook not found"><p>{e.message}</p></EmptyState> }.into_any(),
+                        Ok(w) => {
+                            let id = w.id.clone();
+                            view! {
+                                <div class="page-head">
+                                    <h1>{w.name.clone()}</h1>
+                                    {if w.enabled {
+                                        view! { <span class="badge ok">"enabled"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="badge muted">"disabled"</span> }.into_any()
+                                    }}
+                                </div>
+                                <WebhookForm initial=Some(w) />
+                                <SecretCard id=id.clone() />
+                                <DeleteWebhookCard id />
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </DevModeGate>
+    }
+}
+
+#[component]
+fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
+    let slug = use_app_slug();
+    let is_new = initial.is_none();
+    let w = initial.unwrap_or(WebhookOut {
+        id: String::new(),
+        name: String::new(),
+        description: String::new(),
+        url: String::new(),
+        method: "post".into(),
+        enabled: true,
+        disabled_reason: None,
+        events: vec![],
+        last_delivery: None,
+        created_at: String::new(),
+        updated_at: String::new(),
+    });
+    let id = w.id.clone();
+    let name = RwSignal::new(w.name.clone());
+    let url = RwSignal::new(w.url.clone());
+    let description = RwSignal::new(w.description.clone());
+    let enabled = RwSignal::new(w.enabled);
+    let selected = RwSignal::new(
+        w.events
+            .iter()
+            .map(|e| (e.graph.clone(), e.state.clone()))
+            .collect::<BTreeSet<_>>(),
+    );
+    let save = ServerAction::<SaveWebhook>::new();
+    let err = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = RwSignal::new(false);
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(out)) = save.value().get() {
+            if is_new {
+                navigate(
+                    &format!("/apps/{}/webhooks/{}", slug.get_untracked(), out.id),
+                    Default::default(),
+                );
+            } else {
+                saved.set(true);
+            }
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(false);
+        save.dispatch(SaveWebhook {
+            app: slug.get_untracked(),
+            id: id.clone(),
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+            url: url.get_untracked(),
+            enabled: enabled.get_untracked(),
+            events: selected
+                .get_untracked()
+                .into_iter()
+                .map(|(graph, state)| EventRef { graph, state })
+                .collect(),
+        });
+    };
+    view! {
+        <form class="card form" on:submit=submit>
+            <div class="form grid">
+                <label>
+                    "Endpoint URL"
+                    <input type="url" name="url" required placeholder="https://example.com/webhooks/bookings"
+                        prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
+                </label>
+                <label>
+                    "Name"
+                    <input type="text" name="name" maxlength="100" placeholder="from the URL's host"
+                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                </label>
+            </div>
+            <FormError err field="url" />
+            <FormError err field="name" />
+            <label>
+                "Description"
+                <textarea name="description" rows="2" maxlength="1000" placeholder="What this endpoint does with bookings"
+                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+            </label>
+            <FormError err field="description" />
+            <label class="switch">
+                <input type="checkbox" role="switch" name="enabled"
+                    prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev)) />
+                <span class="switch-track" aria-hidden="true"></span>
+                <span>"Enabled"</span>
+            </label>
+            <fieldset class="matrix">
+                <legend>"Send a booking when it enters"</legend>
+                <p class="hint">"Each graph lists only the states its bookings can reach."</p>
+                {Graph::ALL.into_iter().map(|g| view! { <MatrixRow graph=g selected /> }).collect_view()}
+            </fieldset>
+            <FormError err field="events" />
+            <FormError err field="" />
+            <div class="form-actions">
+                <button type="submit" class="btn primary" disabled=move || save.pending().get()>
+                    {if is_new { "Create webhook" } else { "Save changes" }}
+                </button>
+                <Show when=move || saved.get()>
+                    <span class="saved" role="status">"Saved."</span>
+                </Show>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn MatrixRow(graph: Graph, selected: RwSignal<BTreeSet<(String, String)>>) -> impl IntoView {
+    let g = graph.as_str().to_string();
+    let states: Vec<String> = graph
+        .states()
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let all_states = states.clone();
+    let g_all = g.clone();
+    let all_checked = move || {
+        let sel = selected.read();
+        all_states
+            .iter()
+            .all(|s| sel.contains(&(g_all.clone(), s.clone())))
+    };
+    let all_states = states.clone();
+    let g_toggle = g.clone();
+    view! {
+        <div class="matrix-row" data-graph=g.clone()>
+            <div class="matrix-graph"><code>{g.clone()}</code></div>
+            <label class="chip all">
+                <input type="checkbox" aria-label=format!("all states of {g}")
+                    prop:checked=all_checked
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        selected.update(|sel| {
+                            for s in &all_states {
+                                let k = (g_toggle.clone(), s.clone());
+                                if on { sel.insert(k); } else { sel.remove(&k); }
+                            }
+                        });
+                    } />
+                "all"
+            </label>
+            {states
+                .into_iter()
+                .map(|s| {
+                    let key = (g.clone(), s.clone());
+                    let key2 = key.clone();
+                    view! {
+                        <label class="chip">
+                            <input type="checkbox" name="events" value=format!("{}:{}", key.0, key.1)
+                                aria-label=format!("{} {}", key.0, key.1)
+                                prop:checked=move || selected.read().contains(&key)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    selected.update(|sel| {
+                                        if on { sel.insert(key2.clone()); } else { sel.remove(&key2); }
+                                    });
+                                } />
+                            {s.clone()}
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+#[component]
+fn SecretCard(id: String) -> impl IntoView {
+    let slug = use_app_slug();
+    let reveal = ServerAction::<RevealWebhookSecret>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let shown = RwSignal::new(None::<SecretOut>);
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = reveal.value().get() {
+            shown.set(Some(s));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = rotate.value().get() {
+            shown.set(Some(s));
+        }
+    });
+    let err = Signal::derive(move || {
+        reveal
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| rotate.value().get().and_then(Result::err))
+    });
+    let copied = RwSignal::new(false);
+    let (id_r, id_o) = (id.clone(), id);
+    view! {
+        <section class="card">
+            <h2>"Signing secret"</h2>
+            <p class="muted">
+                "Every delivery is signed with this secret: Standard Webhooks headers ("
+                <code>"webhook-id"</code> ", " <code>"webhook-timestamp"</code> ", " <code>"webhook-signature"</code>
+                ") and Timekit's " <code>"x-timekit-signature"</code>
+                ". Rotating makes a new secret; the old one keeps signing beside it for 24 hours."
+            </p>
+            {move || match shown.get() {
+                None => view! {
+                    <button class="btn" on:click={
+                        let id = id_r.clone();
+                        move |_| { reveal.dispatch(RevealWebhookSecret { app: slug.get_untracked(), id: id.clone() }); }
+                    }>"Reveal secret"</button>
+                }.into_any(),
+                Some(s) => {
+                    let secret = s.secret.clone();
+                    view! {
+                        <div class="secret-row">
+                            <code class="secret" data-testid="webhook-secret">{s.secret.clone()}</code>
+                            <button class="btn small" on:click=move |_| { copy_to_clipboard(&secret); copied.set(true); }>
+                                {move || if copied.get() { "Copied" } else { "Copy" }}
+                            </button>
+                        </div>
+                        {s.previous_secret.clone().map(|p| view! {
+                            <p class="hint">
+                                "Previous secret, still signing until " {s.previous_expires_at.clone().unwrap_or_default()} ": "
+                                <code>{p}</code>
+                            </p>
+                        })}
+                    }.into_any()
+                }
+            }}
+            <div class="form-actions">
+                <button class="btn" on:click=move |_| {
+                    if crate::ui::settings::confirm("Rotate the signing secret? The current one keeps working for 24 hours.") {
+                        copied.set(false);
+                        rotate.dispatch(RotateWebhookSecret { app: slug.get_untracked(), id: id_o.clone() });
+                    }
+                }>"Rotate secret"</button>
+            </div>
+            <FormError err field="" />
+        </section>
+    }
+}
+
+#[component]
+fn DeleteWebhookCard(id: String) -> impl IntoView {
+    let slug = use_app_slug();
+    let delete = ServerAction::<DeleteWebhook>::new();
+    let err = Signal::derive(move || delete.value().get().and_then(Result::err));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate(
+                &format!("/apps/{}/webhooks", slug.get_untracked()),
+                Default::default(),
+            );
+        }
+    });
+    view! {
+        <section class="card danger-zone">
+            <h2>"Delete this webhook"</h2>
+            <p class="muted">"Stops all deliveries to this URL, including retries still waiting. This cannot be undone."</p>
+            <button class="btn danger" on:click=move |_| {
+                if crate::ui::settings::confirm("Delete this webhook? Deliveries still waiting are dropped.") {
+                    delete.dispatch(DeleteWebhook { app: slug.get_untracked(), id: id.clone() });
+                }
+            }>"Delete webhook"</button>
+            <FormError err field="" />
+        </section>
     }
 }

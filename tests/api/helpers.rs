@@ -27,6 +27,7 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         admin_email: None,
         admin_password: None,
         session_idle_minutes: 60,
+        allowed_target_subnets: Default::default(),
     }
 }
 

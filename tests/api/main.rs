@@ -6,3 +6,4 @@ mod bookings;
 mod helpers;
 mod pages;
 mod properties;
+mod webhooks;

@@ -7,6 +7,7 @@ const PANEL_PAGES: &[&str] = &[
     "/apps/demo/webhooks",
     "/apps/demo/deliveries",
     "/apps/demo/settings",
+    "/apps/demo/bookings/00000000-0000-0000-0000-000000000000",
 ];
 
 /// Every panel server function with arguments of the right shape.
@@ -22,6 +23,31 @@ const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
     ("create_app", &[("name", "X"), ("slug", "xx")]),
     ("rename_app", &[("app", "demo"), ("name", "X")]),
     ("delete_app", &[("app", "demo"), ("confirm", "demo")]),
+    (
+        "list_bookings",
+        &[("app", "demo"), ("graph", ""), ("state", ""), ("page", "1")],
+    ),
+    ("list_resources", &[("app", "demo")]),
+    (
+        "create_resource",
+        &[("app", "demo"), ("name", "Room"), ("timezone", "")],
+    ),
+    (
+        "create_booking",
+        &[
+            ("app", "demo"),
+            ("resource_id", "x"),
+            ("graph", "instant"),
+            ("start", "2030-01-10T10:00"),
+            ("end", "2030-01-10T11:00"),
+            ("what", "x"),
+        ],
+    ),
+    ("get_booking", &[("app", "demo"), ("id", "x")]),
+    (
+        "apply_booking_action",
+        &[("app", "demo"), ("id", "x"), ("action", "confirm")],
+    ),
 ];
 
 #[tokio::test]

@@ -1,0 +1,159 @@
+//! `/v2/webhooks`: webhooks managed as code, with the app key and the Bookings API's errors.
+
+use super::{ApiError, AppKey, JsonBody};
+use crate::domain::subscription::EventRef;
+use crate::engine::webhooks::{self as ew, WebhookInput};
+use crate::startup::AppState;
+use crate::store::now_ms;
+use crate::store::webhooks as sw;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// `{"name", "url", "enabled", "description", "events": [{"graph", "state"}]}`, or Timekit's
+/// own `{"url", "graph", "state", "method": "post"}`.
+#[derive(Deserialize, Default)]
+pub struct WebhookIn {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub enabled: Option<bool>,
+    pub events: Option<Vec<EventRef>>,
+    pub graph: Option<String>,
+    pub state: Option<String>,
+    pub method: Option<String>,
+}
+
+impl WebhookIn {
+    fn into_input(self) -> Result<WebhookInput, ApiError> {
+        if let Some(m) = &self.method {
+            if !m.eq_ignore_ascii_case("post") {
+                return Err(ApiError::invalid(
+                    "method",
+                    "method must be \"post\": deliveries are POST requests.",
+                ));
+            }
+        }
+        let events = match (self.events, self.graph, self.state) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(ApiError::invalid(
+                    "events",
+                    "Send either events or graph and state, not both.",
+                ))
+            }
+            (Some(e), None, None) => Some(e),
+            (None, Some(graph), Some(state)) => Some(vec![EventRef { graph, state }]),
+            (None, Some(_), None) => {
+                return Err(ApiError::invalid("state", "state is required with graph."))
+            }
+            (None, None, Some(_)) => {
+                return Err(ApiError::invalid("graph", "graph is required with state."))
+            }
+            (None, None, None) => None,
+        };
+        Ok(WebhookInput {
+            name: self.name,
+            description: self.description,
+            url: self.url,
+            enabled: self.enabled,
+            events,
+        })
+    }
+}
+
+fn data(v: impl serde::Serialize) -> Json<Value> {
+    Json(json!({ "data": v }))
+}
+
+pub async fn list_webhooks(
+    State(st): State<AppState>,
+    key: AppKey,
+) -> Result<Json<Value>, ApiError> {
+    let hooks = sw::list(&st.db, key.app.id).await?;
+    Ok(data(
+        hooks
+            .into_iter()
+            .map(|(h, last)| h.out(last))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn create_webhook(
+    State(st): State<AppState>,
+    key: AppKey,
+    JsonBody(body): JsonBody<WebhookIn>,
+) -> Result<Response, ApiError> {
+    let input = body.into_input()?;
+    if input.url.is_none() {
+        return Err(ApiError::invalid(
+            "url",
+            "url is required: where to POST the bookings.",
+        ));
+    }
+    let h = ew::create(
+        &st.db,
+        &st.settings.allowed_target_subnets,
+        key.app.id,
+        input,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, data(h.out(None))).into_response())
+}
+
+pub async fn get_webhook(
+    State(st): State<AppState>,
+    key: AppKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let h = ew::get(&st.db, key.app.id, &id).await?;
+    let mut conn = st.db.acquire().await?;
+    let last = sw::last_delivery(&mut conn, &h.id).await?;
+    Ok(data(h.out(last)))
+}
+
+pub async fn update_webhook(
+    State(st): State<AppState>,
+    key: AppKey,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<WebhookIn>,
+) -> Result<Json<Value>, ApiError> {
+    let input = body.into_input()?;
+    let h = ew::update(
+        &st.db,
+        &st.settings.allowed_target_subnets,
+        key.app.id,
+        &id,
+        input,
+    )
+    .await?;
+    Ok(data(h.out(None)))
+}
+
+pub async fn delete_webhook(
+    State(st): State<AppState>,
+    key: AppKey,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    ew::delete(&st.db, key.app.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_secret(
+    State(st): State<AppState>,
+    key: AppKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let h = ew::get(&st.db, key.app.id, &id).await?;
+    Ok(data(ew::secret_out(&h, now_ms())))
+}
+
+pub async fn rotate_secret(
+    State(st): State<AppState>,
+    key: AppKey,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(data(ew::rotate_secret(&st.db, key.app.id, &id).await?))
+}

@@ -1,0 +1,260 @@
+//! SQL of webhooks, their subscriptions and the outbox of deliveries.
+
+use super::Db;
+use crate::domain::booking::rfc3339;
+use crate::domain::subscription::{EventRef, LastDelivery, WebhookOut};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+/// A webhook as stored; the secrets stay on the server.
+#[derive(Clone, Debug)]
+pub struct WebhookRow {
+    pub id: String,
+    pub app_id: i64,
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub events: Vec<EventRef>,
+}
+
+const COLS: &str = "id, app_id, name, description, url, enabled, disabled_reason, secret, \
+     previous_secret, previous_secret_expires_at, created_at, updated_at";
+
+fn row(r: &SqliteRow) -> WebhookRow {
+    WebhookRow {
+        id: r.get("id"),
+        app_id: r.get("app_id"),
+        name: r.get("name"),
+        description: r.get("description"),
+        url: r.get("url"),
+        enabled: r.get::<i64, _>("enabled") != 0,
+        disabled_reason: r.get("disabled_reason"),
+        secret: r.get("secret"),
+        previous_secret: r.get("previous_secret"),
+        previous_secret_expires_at: r.get("previous_secret_expires_at"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+        events: vec![],
+    }
+}
+
+impl WebhookRow {
+    pub fn out(&self, last: Option<LastDelivery>) -> WebhookOut {
+        WebhookOut {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            url: self.url.clone(),
+            method: "post".into(),
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason.clone(),
+            events: self.events.clone(),
+            last_delivery: last,
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+        }
+    }
+}
+
+async fn load_events(conn: &mut SqliteConnection, hooks: &mut [WebhookRow]) -> sqlx::Result<()> {
+    for h in hooks.iter_mut() {
+        let rows = sqlx::query(
+            "SELECT graph, state FROM webhook_events WHERE webhook_id = ? ORDER BY graph, state",
+        )
+        .bind(&h.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        h.events = rows
+            .iter()
+            .map(|r| EventRef {
+                graph: r.get("graph"),
+                state: r.get("state"),
+            })
+            .collect();
+    }
+    Ok(())
+}
+
+pub async fn list(db: &Db, app_id: i64) -> sqlx::Result<Vec<(WebhookRow, Option<LastDelivery>)>> {
+    let mut conn = db.acquire().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM webhooks WHERE app_id = ? ORDER BY created_at, id"
+    ))
+    .bind(app_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut hooks: Vec<WebhookRow> = rows.iter().map(row).collect();
+    load_events(&mut conn, &mut hooks).await?;
+    let mut out = Vec::with_capacity(hooks.len());
+    for h in hooks {
+        let last = last_delivery(&mut conn, &h.id).await?;
+        out.push((h, last));
+    }
+    Ok(out)
+}
+
+pub async fn last_delivery(
+    conn: &mut SqliteConnection,
+    webhook_id: &str,
+) -> sqlx::Result<Option<LastDelivery>> {
+    let r = sqlx::query(
+        "SELECT status, last_status_code, updated_at FROM deliveries WHERE webhook_id = ? \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(webhook_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(r.map(|r| LastDelivery {
+        status: r.get("status"),
+        status_code: r.get("last_status_code"),
+        at: rfc3339(r.get("updated_at")),
+    }))
+}
+
+pub async fn get(
+    conn: &mut SqliteConnection,
+    app_id: i64,
+    id: &str,
+) -> sqlx::Result<Option<WebhookRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {COLS} FROM webhooks WHERE app_id = ? AND id = ?"
+    ))
+    .bind(app_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = r else { return Ok(None) };
+    let mut hooks = [row(&r)];
+    load_events(conn, &mut hooks).await?;
+    let [h] = hooks;
+    Ok(Some(h))
+}
+
+/// Writes a webhook (insert or full replace of its fields and subscriptions).
+pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> sqlx::Result<()> {
+    if insert {
+        sqlx::query(&format!(
+            "INSERT INTO webhooks ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&h.id)
+        .bind(h.app_id)
+        .bind(&h.name)
+        .bind(&h.description)
+        .bind(&h.url)
+        .bind(h.enabled as i64)
+        .bind(&h.disabled_reason)
+        .bind(&h.secret)
+        .bind(&h.previous_secret)
+        .bind(h.previous_secret_expires_at)
+        .bind(h.created_at)
+        .bind(h.updated_at)
+        .execute(&mut *conn)
+        .await?;
+    } else {
+        sqlx::query(
+            "UPDATE webhooks SET name = ?, description = ?, url = ?, enabled = ?, disabled_reason = ?, \
+             disabled_at = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(disabled_at, ?) END, \
+             secret = ?, previous_secret = ?, previous_secret_expires_at = ?, updated_at = ? \
+             WHERE id = ? AND app_id = ?",
+        )
+        .bind(&h.name)
+        .bind(&h.description)
+        .bind(&h.url)
+        .bind(h.enabled as i64)
+        .bind(&h.disabled_reason)
+        .bind(h.enabled as i64)
+        .bind(h.updated_at)
+        .bind(&h.secret)
+        .bind(&h.previous_secret)
+        .bind(h.previous_secret_expires_at)
+        .bind(h.updated_at)
+        .bind(&h.id)
+        .bind(h.app_id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM webhook_events WHERE webhook_id = ?")
+            .bind(&h.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for e in &h.events {
+        sqlx::query("INSERT INTO webhook_events (webhook_id, graph, state) VALUES (?, ?, ?)")
+            .bind(&h.id)
+            .bind(&e.graph)
+            .bind(&e.state)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn delete(db: &Db, app_id: i64, id: &str) -> sqlx::Result<bool> {
+    let res = sqlx::query("DELETE FROM webhooks WHERE app_id = ? AND id = ?")
+        .bind(app_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Enabled webhooks of this app subscribed to `graph`/`state`.
+pub async fn matching(
+    conn: &mut SqliteConnection,
+    app_id: i64,
+    graph: &str,
+    state: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT w.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id \
+         WHERE e.graph = ? AND e.state = ? AND w.app_id = ? AND w.enabled = 1 ORDER BY w.id",
+    )
+    .bind(graph)
+    .bind(state)
+    .bind(app_id)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// A message to deliver, written in the transaction of the transition that causes it.
+pub struct NewDelivery<'a> {
+    pub msg_id: &'a str,
+    pub app_id: i64,
+    pub webhook_id: &'a str,
+    pub booking_id: &'a str,
+    pub graph: &'a str,
+    pub state: &'a str,
+    pub action: &'a str,
+    pub payload: &'a str,
+    pub is_test: bool,
+    pub now: i64,
+}
+
+pub async fn insert_delivery(conn: &mut SqliteConnection, d: &NewDelivery<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
+         status, next_attempt_at, is_test, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+    )
+    .bind(d.msg_id)
+    .bind(d.app_id)
+    .bind(d.webhook_id)
+    .bind(d.booking_id)
+    .bind(d.graph)
+    .bind(d.state)
+    .bind(d.action)
+    .bind(d.payload)
+    .bind(d.now)
+    .bind(d.is_test as i64)
+    .bind(d.now)
+    .bind(d.now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

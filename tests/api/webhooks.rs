@@ -1,0 +1,429 @@
+//! Webhooks managed through the API, and the outbox a booking transition writes.
+
+use crate::helpers::*;
+use bookhook::domain::graph::Graph;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn ready() -> (TestApp, Api, String) {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    let resource = api.resource().await;
+    (app, api, resource)
+}
+
+async fn webhook(api: &Api, url: &str, events: Value) -> Value {
+    let (s, w) = api
+        .post(
+            "/webhooks",
+            json!({"name": "test", "url": url, "events": events}),
+        )
+        .await;
+    assert_eq!(s, 201, "{w}");
+    w["data"].clone()
+}
+
+/// (webhook id, booking id, state, action) of every delivery, in the order written.
+async fn deliveries(app: &TestApp) -> Vec<(String, String, String, String)> {
+    sqlx::query_as("SELECT webhook_id, booking_id, state, action FROM deliveries ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+fn all_events() -> Value {
+    let mut v = vec![];
+    for g in Graph::ALL {
+        for s in g.states() {
+            v.push(json!({"graph": g.as_str(), "state": s.as_str()}));
+        }
+    }
+    Value::Array(v)
+}
+
+#[tokio::test]
+async fn each_subscribed_transition_writes_one_pending_delivery_per_matching_webhook() {
+    let (app, api, res) = ready().await;
+    let all = webhook(&api, "https://hooks.example.com/all", all_events()).await;
+    let confirmed = webhook(
+        &api,
+        "https://hooks.example.com/confirmed",
+        json!([{"graph": "confirm_decline", "state": "confirmed"}, {"graph": "instant", "state": "confirmed"}]),
+    )
+    .await;
+    let off = webhook(&api, "https://hooks.example.com/off", all_events()).await;
+    let (s, _) = api
+        .put(
+            &format!("/webhooks/{}", off["id"].as_str().unwrap()),
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let other = app.api_for("other").await;
+    webhook(&other, "https://hooks.example.com/other-app", all_events()).await;
+
+    let owner = api.booking(&res, "group_owner", json!({})).await;
+    let oid = owner["id"].as_str().unwrap();
+    let related = json!({"related": {"owner_booking_id": oid}});
+    let paths: Vec<(&str, Value, Vec<&str>)> = vec![
+        ("instant", json!({}), vec!["cancel"]),
+        ("confirm_decline", json!({}), vec!["confirm", "complete"]),
+        (
+            "instant_payment",
+            json!({}),
+            vec!["pay", "cancel_by_customer"],
+        ),
+        (
+            "group_customer",
+            related.clone(),
+            vec!["cancel_by_customer"],
+        ),
+        (
+            "group_customer_payment",
+            related.clone(),
+            vec!["pay", "complete"],
+        ),
+    ];
+    let mut expected_all = vec![(oid.to_string(), "tentative".to_string())];
+    let mut expected_confirmed = vec![];
+    for (graph, extra, actions) in paths {
+        let b = api.booking(&res, graph, extra).await;
+        let id = b["id"].as_str().unwrap().to_string();
+        let mut state = b["state"].as_str().unwrap().to_string();
+        expected_all.push((id.clone(), state.clone()));
+        if state == "confirmed" && graph == "instant" {
+            expected_confirmed.push((id.clone(), state.clone()));
+        }
+        for a in actions {
+            let (s, after) = api.act(&id, a).await;
+            assert_eq!(s, 200, "{after}");
+            state = after["data"]["state"].as_str().unwrap().to_string();
+            expected_all.push((id.clone(), state.clone()));
+            if state == "confirmed" && graph == "confirm_decline" {
+                expected_confirmed.push((id.clone(), state.clone()));
+            }
+            // The payload is the booking exactly as the API shows it at that moment.
+            let payload: String = sqlx::query_scalar(
+                "SELECT payload FROM deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(all["id"].as_str().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+            let (_, now) = api
+                .get(&format!("/bookings/{id}?include=customers,event,calendar"))
+                .await;
+            assert_eq!(
+                serde_json::from_str::<Value>(&payload).unwrap(),
+                now["data"]
+            );
+        }
+    }
+    api.act(oid, "cancel").await;
+    expected_all.push((oid.to_string(), "cancelled".to_string()));
+
+    let got = deliveries(&app).await;
+    let for_hook = |h: &Value| -> Vec<(String, String)> {
+        got.iter()
+            .filter(|d| d.0 == h["id"].as_str().unwrap())
+            .map(|d| (d.1.clone(), d.2.clone()))
+            .collect()
+    };
+    assert_eq!(for_hook(&all), expected_all);
+    assert_eq!(for_hook(&confirmed), expected_confirmed);
+    assert!(for_hook(&off).is_empty(), "a disabled webhook gets nothing");
+    let other_app: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries d JOIN apps a ON a.id = d.app_id WHERE a.slug = 'other'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(other_app, 0, "another app's webhook gets nothing");
+
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT status, msg_id, attempts FROM deliveries")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(rows
+        .iter()
+        .all(|(s, m, a)| s == "pending" && m.starts_with("msg_") && !m.contains('.') && *a == 0));
+    let ids: std::collections::HashSet<_> = rows.iter().map(|r| &r.1).collect();
+    assert_eq!(ids.len(), rows.len(), "message ids are unique");
+}
+
+#[tokio::test]
+async fn a_failing_transition_leaves_neither_the_state_change_nor_a_delivery() {
+    let (app, api, res) = ready().await;
+    webhook(&api, "https://hooks.example.com/x", all_events()).await;
+    let b = api.booking(&res, "confirm_decline", json!({})).await;
+    let id = b["id"].as_str().unwrap();
+    let before = app.count("deliveries").await;
+
+    // Refused by the graph.
+    assert_eq!(api.act(id, "pay").await.0, 422);
+    assert_eq!(app.count("deliveries").await, before);
+
+    // An error after the state update (the outbox insert fails) rolls everything back.
+    sqlx::query(
+        "CREATE TRIGGER fail_outbox BEFORE INSERT ON deliveries \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (s, e) = api.act(id, "confirm").await;
+    assert_eq!(s, 500, "{e}");
+    assert!(
+        !e.to_string().contains("injected"),
+        "internals stay out of the answer: {e}"
+    );
+    let (_, now) = api.get(&format!("/bookings/{id}?include=logs")).await;
+    assert_eq!(now["data"]["state"], "tentative");
+    assert_eq!(now["data"]["logs"].as_array().unwrap().len(), 1);
+    assert_eq!(app.count("deliveries").await, before);
+
+    sqlx::query("DROP TRIGGER fail_outbox")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(api.act(id, "confirm").await.0, 200);
+    assert_eq!(app.count("deliveries").await, before + 1);
+}
+
+#[tokio::test]
+async fn webhook_input_is_checked_field_by_field() {
+    let (app, api, _) = ready().await;
+    let ok_events = json!([{"graph": "instant", "state": "confirmed"}]);
+    let cases = vec![
+        (
+            json!({"url": "ftp://example.com/x", "events": ok_events}),
+            "url",
+        ),
+        (json!({"url": "/relative", "events": ok_events}), "url"),
+        (
+            json!({"url": "https://user:pw@example.com/", "events": ok_events}),
+            "url",
+        ),
+        (
+            json!({"url": format!("https://example.com/{}", "a".repeat(2000)), "events": ok_events}),
+            "url",
+        ),
+        (json!({"events": ok_events}), "url"),
+        (json!({"url": "https://example.com/"}), "events"),
+        (
+            json!({"url": "https://example.com/", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": [{"graph": "instant", "state": "unpaid"}]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": [{"graph": "weekly", "state": "confirmed"}]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": "instant"}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ok_events, "method": "get"}),
+            "method",
+        ),
+        (
+            json!({"url": "https://example.com/", "graph": "instant"}),
+            "state",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ok_events, "name": "n".repeat(101)}),
+            "name",
+        ),
+    ];
+    for (body, field) in cases {
+        let (s, e) = api.post("/webhooks", body.clone()).await;
+        assert_eq!(s, 422, "{body}: {e}");
+        assert_eq!(e["error"]["field"], field, "{body}: {e}");
+    }
+    assert_eq!(app.count("webhooks").await, 0);
+}
+
+#[tokio::test]
+async fn non_public_targets_are_refused_and_the_message_names_the_setting() {
+    let (app, api, _) = ready().await;
+    let events = json!([{"graph": "instant", "state": "confirmed"}]);
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost:9/hook",
+        "http://2130706433/hook",
+        "http://0x7f.0.0.1/hook",
+        "http://10.1.2.3/",
+        "http://192.168.1.10/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[fd00::1]/",
+    ] {
+        let (s, e) = api
+            .post("/webhooks", json!({"url": url, "events": events}))
+            .await;
+        assert_eq!(s, 422, "{url}: {e}");
+        assert_eq!(e["error"]["field"], "url");
+        let m = e["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains("allowed_target_subnets") && m.contains("BOOKHOOK_ALLOWED_TARGET_SUBNETS"),
+            "{m}"
+        );
+    }
+    assert_eq!(app.count("webhooks").await, 0);
+}
+
+#[tokio::test]
+async fn an_allowed_subnet_admits_its_addresses_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = test_settings(dir.path());
+    s.allowed_target_subnets =
+        bookhook::domain::webhook::TargetPolicy::parse_list("127.0.0.0/8").unwrap();
+    let app = spawn_app_with(s, dir).await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    let events = json!([{"graph": "instant", "state": "confirmed"}]);
+    assert_eq!(
+        api.post(
+            "/webhooks",
+            json!({"url": "http://localhost:9/hook", "events": events})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        api.post(
+            "/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": events})
+        )
+        .await
+        .0,
+        201
+    );
+    assert_eq!(
+        api.post(
+            "/webhooks",
+            json!({"url": "http://10.0.0.1/hook", "events": events})
+        )
+        .await
+        .0,
+        422
+    );
+}
+
+#[tokio::test]
+async fn webhooks_are_managed_as_code_and_timekits_form_is_accepted() {
+    let (app, api, _) = ready().await;
+    let (s, w) = api
+        .post(
+            "/webhooks",
+            json!({"url": "https://hooks.example.com/timekit", "graph": "instant_payment", "state": "unpaid", "method": "post"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{w}");
+    let d = &w["data"];
+    assert_eq!(
+        d["events"],
+        json!([{"graph": "instant_payment", "state": "unpaid"}])
+    );
+    assert_eq!(d["name"], "hooks.example.com");
+    assert_eq!(d["method"], "post");
+    assert_eq!(d["enabled"], true);
+    assert!(d.get("secret").is_none(), "the secret is only in /secret");
+    let id = d["id"].as_str().unwrap();
+
+    let (s, list) = api.get("/webhooks").await;
+    assert_eq!(s, 200);
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains("whsec_"));
+
+    let (s, upd) = api
+        .put(
+            &format!("/webhooks/{id}"),
+            json!({"name": "Payments", "events": [{"graph": "instant_payment", "state": "paid"}, {"graph": "instant_payment", "state": "unpaid"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{upd}");
+    assert_eq!(upd["data"]["name"], "Payments");
+    assert_eq!(upd["data"]["url"], "https://hooks.example.com/timekit");
+    assert_eq!(upd["data"]["events"].as_array().unwrap().len(), 2);
+
+    let (s, off) = api
+        .put(&format!("/webhooks/{id}"), json!({"enabled": false}))
+        .await;
+    assert_eq!((s, off["data"]["enabled"].as_bool()), (200, Some(false)));
+    assert_eq!(off["data"]["disabled_reason"], "manual");
+
+    let other = app.api_for("other").await;
+    assert_eq!(other.get(&format!("/webhooks/{id}")).await.0, 404);
+    assert_eq!(
+        other
+            .put(&format!("/webhooks/{id}"), json!({"enabled": true}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(other.get(&format!("/webhooks/{id}/secret")).await.0, 404);
+    assert_eq!(
+        other
+            .post(&format!("/webhooks/{id}/rotate-secret"), json!({}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        other
+            .send(Method::DELETE, &format!("/webhooks/{id}"), None)
+            .await
+            .0,
+        404
+    );
+
+    assert_eq!(
+        api.send(Method::DELETE, &format!("/webhooks/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get(&format!("/webhooks/{id}")).await.0, 404);
+}
+
+#[tokio::test]
+async fn rotating_the_secret_keeps_the_old_one_for_a_day() {
+    let (_app, api, _) = ready().await;
+    let w = webhook(
+        &api,
+        "https://hooks.example.com/x",
+        json!([{"graph": "instant", "state": "confirmed"}]),
+    )
+    .await;
+    let id = w["id"].as_str().unwrap();
+    let (s, first) = api.get(&format!("/webhooks/{id}/secret")).await;
+    assert_eq!(s, 200);
+    let old = first["data"]["secret"].as_str().unwrap().to_string();
+    assert!(old.starts_with("whsec_"));
+    assert!(first["data"]["previous_secret"].is_null());
+
+    let (s, rotated) = api
+        .post(&format!("/webhooks/{id}/rotate-secret"), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let new = rotated["data"]["secret"].as_str().unwrap();
+    assert_ne!(new, old);
+    assert_eq!(rotated["data"]["previous_secret"], old);
+    let expires = bookhook::domain::booking::parse_time(
+        rotated["data"]["previous_expires_at"].as_str().unwrap(),
+    )
+    .unwrap();
+    let in_a_day = bookhook::store::now_ms() + 24 * 3600 * 1000;
+    assert!((expires - in_a_day).abs() < 60_000);
+    let (_, again) = api.get(&format!("/webhooks/{id}/secret")).await;
+    assert_eq!(again["data"]["secret"], new);
+}
