@@ -164,3 +164,71 @@ test('a confirm_decline booking is created and confirmed in the panel', async ({
   await expect(page).toHaveURL(/state=declined/);
   await expect(page.getByRole('heading', { name: 'No bookings here' })).toBeVisible();
 });
+
+test('a webhook is created through the matrix, edited, its secret rotated, and deleted', async ({ page }) => {
+  await signIn(page);
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await nav.getByRole('link', { name: 'Webhooks' }).click();
+  await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+  await page.getByRole('link', { name: 'Create your first webhook' }).click();
+  await expect(page).toHaveURL(/\/webhooks\/new$/);
+
+  await page.getByLabel('Endpoint URL').fill('https://hooks.example.com/bookings');
+  await page.getByLabel('Name').fill('Booking sync');
+  // Each graph row offers only its own states.
+  await expect(page.locator('[data-graph="instant"]').getByLabel('instant unpaid')).toHaveCount(0);
+  await page.getByLabel('all states of confirm_decline').check();
+  await page.getByLabel('instant_payment unpaid').check();
+  await expect(page.getByLabel('confirm_decline declined')).toBeChecked();
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  await expect(page).toHaveURL(/\/webhooks\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'Booking sync' })).toBeVisible();
+  await expect(page.getByLabel('instant_payment unpaid')).toBeChecked();
+  await expect(page.getByLabel('confirm_decline tentative')).toBeChecked();
+
+  // Edit: rename and drop one state.
+  await page.getByLabel('Name').fill('Booking sync v2');
+  await page.getByLabel('confirm_decline tentative').uncheck();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved.');
+  await page.reload();
+  await expect(page.getByLabel('confirm_decline tentative')).not.toBeChecked();
+  await expect(page.getByLabel('confirm_decline confirmed')).toBeChecked();
+
+  // A URL the SSRF guard refuses gets a message on the field.
+  await waitForHydration(page);
+  await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('alert')).toContainText('allowed_target_subnets');
+  await page.reload();
+  await waitForHydration(page);
+
+  // The secret: revealed on demand, rotated with the old one kept.
+  await page.getByRole('button', { name: 'Reveal secret' }).click();
+  const secret = page.getByTestId('webhook-secret');
+  await expect(secret).toHaveText(/^whsec_[A-Za-z0-9+/=]{32}$/);
+  const before = await secret.textContent();
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await expect(secret).not.toHaveText(before!);
+  await expect(page.getByText('Previous secret, still signing until')).toContainText(before!);
+
+  await page.getByRole('link', { name: '← Webhooks' }).click();
+  const row = page.locator('tr', { hasText: 'Booking sync v2' });
+  await expect(row).toContainText('https://hooks.example.com/bookings');
+  await expect(row).toContainText('enabled');
+  await row.getByRole('link', { name: 'Booking sync v2' }).click();
+  await waitForHydration(page);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete webhook' }).click();
+  await expect(page).toHaveURL(/\/webhooks$/);
+  await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+
+  // With Developer Mode off the tab is gone and its URL explains how to turn it on.
+  await page.getByLabel('Profile').click();
+  await page.getByRole('switch', { name: 'Developer Mode' }).uncheck({ force: true });
+  await expect(nav.getByRole('link', { name: 'Webhooks' })).toHaveCount(0);
+  await page.goto('/apps/demo/webhooks');
+  await expect(page.getByRole('heading', { name: 'Developer Mode is off' })).toBeVisible();
+  await expect(page.locator('.gate')).toContainText('switch Developer Mode on');
+});

@@ -9,10 +9,13 @@ use std::net::IpAddr;
 pub async fn check_url(policy: &TargetPolicy, url: &WebhookUrl) -> Result<(), String> {
     let addrs: Vec<IpAddr> = match url.host() {
         Host::Ip(ip) => vec![ip],
-        Host::Domain(name) => match tokio::net::lookup_host((name.as_str(), url.port())).await {
-            Ok(found) => found.map(|a| a.ip()).collect(),
-            Err(_) => return Ok(()),
-        },
+        Host::Domain(name) => {
+            let lookup = tokio::net::lookup_host((name.as_str(), url.port()));
+            match tokio::time::timeout(std::time::Duration::from_secs(3), lookup).await {
+                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+                _ => return Ok(()),
+            }
+        }
     };
     for ip in addrs {
         if let Some(message) = policy.refusal(ip) {

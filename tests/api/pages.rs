@@ -48,7 +48,18 @@ const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
         "apply_booking_action",
         &[("app", "demo"), ("id", "x"), ("action", "confirm")],
     ),
+    ("list_webhooks", &[("app", "demo")]),
+    ("get_webhook", &[("app", "demo"), ("id", "x")]),
+    ("delete_webhook", &[("app", "demo"), ("id", "x")]),
+    ("reveal_webhook_secret", &[("app", "demo"), ("id", "x")]),
+    ("rotate_webhook_secret", &[("app", "demo"), ("id", "x")]),
 ];
+
+/// `save_webhook` takes JSON (its subscriptions are a list).
+fn save_webhook_body(app: &str) -> serde_json::Value {
+    serde_json::json!({"app": app, "id": "", "name": "x", "description": "", "url": "https://example.com/",
+        "enabled": true, "events": [{"graph": "instant", "state": "confirmed"}]})
+}
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
@@ -91,11 +102,82 @@ async fn anonymous_callers_get_no_page_and_no_server_function() {
         let (status, body) = error_of(app.call_with(&anon, endpoint, args).await).await;
         assert_eq!(status, 401, "{endpoint}: {body}");
     }
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
-        .fetch_one(&app.db)
+    let res = anon
+        .post(app.url("/api/save_webhook"))
+        .json(&save_webhook_body("demo"))
+        .send()
         .await
         .unwrap();
-    assert_eq!(n, 0);
+    assert_eq!(res.status(), 401);
+    assert_eq!(app.count("api_keys").await, 0);
+    assert_eq!(app.count("resources").await, 0);
+    assert_eq!(app.count("webhooks").await, 0);
+}
+
+#[tokio::test]
+async fn signed_in_callers_get_404_for_an_app_that_does_not_exist() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    for (endpoint, args) in SERVER_FNS {
+        if args.first().map(|a| a.0) != Some("app") {
+            continue;
+        }
+        let args: Vec<(&str, &str)> = args
+            .iter()
+            .map(|&(k, v)| {
+                if k == "app" {
+                    (k, "no-such-app")
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let (status, body) = error_of(app.call(endpoint, &args).await).await;
+        assert_eq!(status, 404, "{endpoint}: {body}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/save_webhook"))
+        .json(&save_webhook_body("no-such-app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn the_panel_saves_a_webhook_with_the_apis_checks() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let res = app
+        .client
+        .post(app.url("/api/save_webhook"))
+        .json(&save_webhook_body("demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut bad = save_webhook_body("demo");
+    bad["url"] = serde_json::json!("http://169.254.169.254/");
+    let (status, body) = error_of(
+        app.client
+            .post(app.url("/api/save_webhook"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("url")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("cloud metadata"),
+        "{body}"
+    );
+    assert_eq!(app.count("webhooks").await, 1);
 }
 
 #[tokio::test]
