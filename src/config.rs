@@ -1,5 +1,6 @@
 //! Settings: documented defaults, then an optional `bookhook.toml`, then `BOOKHOOK_*` variables.
 
+use crate::delivery::retry::RetrySchedule;
 use crate::domain::webhook::TargetPolicy;
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -48,6 +49,17 @@ pub struct Settings {
     pub session_idle_minutes: i64,
     /// Non-public subnets that webhooks may call anyway (empty: only public addresses).
     pub allowed_target_subnets: TargetPolicy,
+    /// Run the delivery worker in this process (off: deliveries wait for another instance).
+    pub delivery_enabled: bool,
+    /// Per-attempt timeout.
+    pub delivery_timeout_secs: u64,
+    /// Delays between attempts, e.g. `5s, 5m, 30m, 2h, 5h, 10h, 10h` (each ±20 % jitter).
+    pub retry_schedule: RetrySchedule,
+    /// Messages in flight at once, in all and per endpoint.
+    pub delivery_concurrency: usize,
+    pub delivery_concurrency_per_endpoint: usize,
+    /// A webhook with nothing but failures for this many hours is disabled.
+    pub disable_failing_after_hours: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,6 +73,12 @@ struct FileSettings {
     site_root: Option<String>,
     session_idle_minutes: Option<i64>,
     allowed_target_subnets: Option<String>,
+    delivery_enabled: Option<bool>,
+    delivery_timeout_secs: Option<u64>,
+    retry_schedule: Option<String>,
+    delivery_concurrency: Option<usize>,
+    delivery_concurrency_per_endpoint: Option<usize>,
+    disable_failing_after_hours: Option<u64>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -129,7 +147,56 @@ impl Settings {
             .unwrap_or_default();
         let allowed_target_subnets = TargetPolicy::parse_list(&subnets)
             .map_err(|m| anyhow::anyhow!("allowed_target_subnets: {m}"))?;
+        let retry_schedule = match env("RETRY_SCHEDULE").or(f.retry_schedule) {
+            Some(s) => {
+                RetrySchedule::parse(&s).map_err(|m| anyhow::anyhow!("retry_schedule: {m}"))?
+            }
+            None => RetrySchedule::default(),
+        };
+        let delivery_enabled = match env("DELIVERY_ENABLED") {
+            Some(v) => parse_bool(&v)
+                .ok_or_else(|| anyhow::anyhow!("delivery_enabled: '{v}' is not true or false"))?,
+            None => f.delivery_enabled.unwrap_or(true),
+        };
+        let delivery_timeout_secs = number(
+            &env,
+            "DELIVERY_TIMEOUT_SECS",
+            f.delivery_timeout_secs,
+            15,
+            1,
+            300,
+        )?;
+        let delivery_concurrency = number(
+            &env,
+            "DELIVERY_CONCURRENCY",
+            f.delivery_concurrency.map(|n| n as u64),
+            256,
+            1,
+            10_000,
+        )? as usize;
+        let delivery_concurrency_per_endpoint = number(
+            &env,
+            "DELIVERY_CONCURRENCY_PER_ENDPOINT",
+            f.delivery_concurrency_per_endpoint.map(|n| n as u64),
+            32,
+            1,
+            10_000,
+        )? as usize;
+        let disable_failing_after_hours = number(
+            &env,
+            "DISABLE_FAILING_AFTER_HOURS",
+            f.disable_failing_after_hours,
+            120,
+            1,
+            24 * 365,
+        )?;
         Ok(Self {
+            delivery_enabled,
+            delivery_timeout_secs,
+            retry_schedule,
+            delivery_concurrency,
+            delivery_concurrency_per_endpoint,
+            disable_failing_after_hours,
             allowed_target_subnets,
             listen,
             data_dir,
@@ -151,6 +218,37 @@ impl Settings {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A whole-number setting from the environment, else the file, else the default, in bounds.
+fn number(
+    env: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    file: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> anyhow::Result<u64> {
+    let name = key.to_ascii_lowercase();
+    let n = match env(key) {
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| anyhow::anyhow!("{name}: '{v}' is not a whole number"))?,
+        None => file.unwrap_or(default),
+    };
+    if !(min..=max).contains(&n) {
+        bail!("{name}: must be between {min} and {max}");
+    }
+    Ok(n)
 }
 
 fn read_file(p: &Path) -> anyhow::Result<FileSettings> {

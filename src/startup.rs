@@ -30,6 +30,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     pub throttle: Arc<LoginThrottle>,
+    /// Woken after a commit that wrote deliveries, so the worker sends them at once.
+    pub wake: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<crate::delivery::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -54,6 +57,10 @@ pub struct Application {
 }
 
 impl Application {
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings).await?;
         let session_store = SqliteStore::new(db.clone());
@@ -77,6 +84,8 @@ impl Application {
             settings: Arc::new(settings),
             leptos_options,
             throttle: Arc::new(LoginThrottle::default()),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            metrics: Arc::new(crate::delivery::metrics::Metrics::default()),
         };
         let router = router(state.clone(), session_store.clone());
         Ok(Self {
@@ -117,10 +126,20 @@ impl Application {
 
         let db = self.state.db.clone();
         let stop = shutdown.clone();
+        let wake = self.state.wake.clone();
         tasks.spawn(async move {
-            crate::engine::run_scheduler(db, stop).await;
+            crate::engine::run_scheduler(db, wake, stop).await;
             Ok(())
         });
+
+        if self.state.settings.delivery_enabled {
+            let worker = Arc::new(worker_for(&self.state)?);
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                worker.run(stop).await;
+                Ok(())
+            });
+        }
 
         let stop = shutdown.clone();
         let app = self
@@ -164,6 +183,7 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .nest("/v2", crate::api::router())
         .route("/", get(|| async { Redirect::to("/login") }))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -175,6 +195,45 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .with_state(state)
+}
+
+/// The delivery worker as the settings describe it, sharing the state's wake-up and metrics.
+pub fn worker_for(st: &AppState) -> anyhow::Result<crate::delivery::worker::Worker> {
+    let s = &st.settings;
+    let cfg = crate::delivery::worker::WorkerConfig {
+        schedule: s.retry_schedule.clone(),
+        timeout: Duration::from_secs(s.delivery_timeout_secs),
+        max_in_flight: s.delivery_concurrency,
+        max_per_endpoint: s.delivery_concurrency_per_endpoint,
+        disable_after: Duration::from_secs(s.disable_failing_after_hours * 3600),
+    };
+    crate::delivery::worker::Worker::new(
+        st.db.clone(),
+        s.allowed_target_subnets.clone(),
+        cfg,
+        st.wake.clone(),
+        st.metrics.clone(),
+    )
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let now = store::now_ms();
+    match crate::store::deliveries::gauges(&st.db, now).await {
+        Ok((by_status, due, oldest)) => {
+            let age = oldest
+                .map(|t| (now - t).max(0) as f64 / 1000.0)
+                .unwrap_or(0.0);
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                st.metrics.render(&by_status, due, age),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading metrics failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 async fn healthz() -> impl IntoResponse {

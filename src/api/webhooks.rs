@@ -25,6 +25,14 @@ pub struct WebhookIn {
     pub graph: Option<String>,
     pub state: Option<String>,
     pub method: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit_per_second: Option<Option<i64>>,
+    pub ordered: Option<bool>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
 }
 
 impl WebhookIn {
@@ -60,6 +68,8 @@ impl WebhookIn {
             url: self.url,
             enabled: self.enabled,
             events,
+            rate_limit_per_second: self.rate_limit_per_second,
+            ordered: self.ordered,
         })
     }
 }

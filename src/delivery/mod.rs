@@ -1,3 +1,9 @@
-//! Outbound delivery of webhooks: the SSRF guard now; the worker and its HTTP client next.
+//! Outbound delivery of webhooks: the worker, its HTTP client with the SSRF guard, signing,
+//! the retry rules and the metrics.
 
+pub mod client;
+pub mod metrics;
+pub mod retry;
+pub mod signing;
 pub mod ssrf;
+pub mod worker;

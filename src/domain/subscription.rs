@@ -30,6 +30,11 @@ pub struct WebhookOut {
     /// Why it is off: `manual`, `gone` (the receiver answered 410) or `failing`.
     pub disabled_reason: Option<String>,
     pub events: Vec<EventRef>,
+    /// At most this many deliveries per second to this URL (none: no limit).
+    pub rate_limit_per_second: Option<i64>,
+    /// Deliver one message at a time, in order: the next only after the previous is
+    /// delivered or has failed for good.
+    pub ordered: bool,
     pub last_delivery: Option<LastDelivery>,
     pub created_at: String,
     pub updated_at: String,

@@ -517,10 +517,16 @@ pub async fn run_due(db: &Db, now: i64, limit: i64) -> Result<usize, EngineError
 }
 
 /// The scheduler loop: runs due actions, then sleeps until the next is due (at most 5 s).
-pub async fn run_scheduler(db: Db, stop: tokio_util::sync::CancellationToken) {
+pub async fn run_scheduler(
+    db: Db,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    stop: tokio_util::sync::CancellationToken,
+) {
     loop {
-        if let Err(e) = run_due(&db, now_ms(), 500).await {
-            tracing::error!(error = %e, "applying due booking actions failed");
+        match run_due(&db, now_ms(), 500).await {
+            Ok(0) => {}
+            Ok(_) => wake.notify_one(),
+            Err(e) => tracing::error!(error = %e, "applying due booking actions failed"),
         }
         let wait = match sb::next_due_at(&db).await {
             Ok(Some(t)) => (t - now_ms()).clamp(10, 5_000),

@@ -18,6 +18,9 @@ pub struct WebhookInput {
     pub url: Option<String>,
     pub enabled: Option<bool>,
     pub events: Option<Vec<EventRef>>,
+    /// `Some(None)` removes the limit.
+    pub rate_limit_per_second: Option<Option<i64>>,
+    pub ordered: Option<bool>,
 }
 
 async fn check_fields(
@@ -78,6 +81,18 @@ async fn check_fields(
         }
         h.description = d.trim().to_string();
     }
+    if let Some(rate) = input.rate_limit_per_second {
+        if rate.is_some_and(|r| !(1..=10_000).contains(&r)) {
+            return Err(EngineError::invalid(
+                "rate_limit_per_second",
+                "rate_limit_per_second must be between 1 and 10000 (or null for no limit).",
+            ));
+        }
+        h.rate_limit_per_second = rate;
+    }
+    if let Some(ordered) = input.ordered {
+        h.ordered = ordered;
+    }
     if let Some(enabled) = input.enabled {
         if enabled != h.enabled {
             h.enabled = enabled;
@@ -108,6 +123,8 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         events: vec![],
+        rate_limit_per_second: None,
+        ordered: false,
     };
     check_fields(policy, &mut h, input).await?;
     let mut tx = crate::store::bookings::begin_write(db).await?;

@@ -22,10 +22,12 @@ pub struct WebhookRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub events: Vec<EventRef>,
+    pub rate_limit_per_second: Option<i64>,
+    pub ordered: bool,
 }
 
 const COLS: &str = "id, app_id, name, description, url, enabled, disabled_reason, secret, \
-     previous_secret, previous_secret_expires_at, created_at, updated_at";
+     previous_secret, previous_secret_expires_at, created_at, updated_at, rate_limit_per_second, ordered";
 
 fn row(r: &SqliteRow) -> WebhookRow {
     WebhookRow {
@@ -42,6 +44,8 @@ fn row(r: &SqliteRow) -> WebhookRow {
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
         events: vec![],
+        rate_limit_per_second: r.get("rate_limit_per_second"),
+        ordered: r.get::<i64, _>("ordered") != 0,
     }
 }
 
@@ -56,6 +60,8 @@ impl WebhookRow {
             enabled: self.enabled,
             disabled_reason: self.disabled_reason.clone(),
             events: self.events.clone(),
+            rate_limit_per_second: self.rate_limit_per_second,
+            ordered: self.ordered,
             last_delivery: last,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
@@ -141,7 +147,7 @@ pub async fn get(
 pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> sqlx::Result<()> {
     if insert {
         sqlx::query(&format!(
-            "INSERT INTO webhooks ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO webhooks ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&h.id)
         .bind(h.app_id)
@@ -155,13 +161,17 @@ pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> 
         .bind(h.previous_secret_expires_at)
         .bind(h.created_at)
         .bind(h.updated_at)
+        .bind(h.rate_limit_per_second)
+        .bind(h.ordered as i64)
         .execute(&mut *conn)
         .await?;
     } else {
         sqlx::query(
             "UPDATE webhooks SET name = ?, description = ?, url = ?, enabled = ?, disabled_reason = ?, \
              disabled_at = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(disabled_at, ?) END, \
-             secret = ?, previous_secret = ?, previous_secret_expires_at = ?, updated_at = ? \
+             secret = ?, previous_secret = ?, previous_secret_expires_at = ?, updated_at = ?, \
+             rate_limit_per_second = ?, ordered = ?, \
+             failing_since = CASE WHEN ? = 1 THEN failing_since ELSE NULL END \
              WHERE id = ? AND app_id = ?",
         )
         .bind(&h.name)
@@ -175,6 +185,9 @@ pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> 
         .bind(&h.previous_secret)
         .bind(h.previous_secret_expires_at)
         .bind(h.updated_at)
+        .bind(h.rate_limit_per_second)
+        .bind(h.ordered as i64)
+        .bind(h.enabled as i64)
         .bind(&h.id)
         .bind(h.app_id)
         .execute(&mut *conn)

@@ -169,6 +169,7 @@ pub async fn create_booking(
     let out = engine::create_booking(&st.db, &app, nb, &Actor::admin(user.id, &user.email))
         .await
         .map_err(crate::panel::from_engine)?;
+    st.wake.notify_one();
     let path = format!("/apps/{}/bookings/{}", app.slug, out.id);
     leptos_axum::redirect(&path);
     Ok(out.id)
@@ -215,7 +216,7 @@ pub async fn apply_booking_action(
             Value::String(payment_id.trim().chars().take(200).collect()),
         );
     }
-    engine::apply_action(
+    let out = engine::apply_action(
         &st.db,
         app.id,
         &id,
@@ -224,7 +225,9 @@ pub async fn apply_booking_action(
         &Actor::admin(user.id, &user.email),
     )
     .await
-    .map_err(crate::panel::from_engine)
+    .map_err(crate::panel::from_engine)?;
+    st.wake.notify_one();
+    Ok(out)
 }
 
 pub fn state_badge(state: &str) -> &'static str {

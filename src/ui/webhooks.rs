@@ -55,6 +55,7 @@ pub async fn save_webhook(
         url: Some(url),
         enabled: Some(enabled),
         events: Some(events),
+        ..Default::default()
     };
     let policy = &st.settings.allowed_target_subnets;
     let h = if id.is_empty() {
@@ -297,6 +298,8 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
         enabled: true,
         disabled_reason: None,
         events: vec![],
+        rate_limit_per_second: None,
+        ordered: false,
         last_delivery: None,
         created_at: String::new(),
         updated_at: String::new(),

@@ -9,6 +9,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// The real app on port 0 with its own database, and a client that keeps cookies.
 pub struct TestApp {
+    pub state: bookhook::startup::AppState,
     pub base: String,
     pub client: Client,
     pub db: bookhook::store::Db,
@@ -28,6 +29,13 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         admin_password: None,
         session_idle_minutes: 60,
         allowed_target_subnets: Default::default(),
+        // Tests that deliver turn the worker on or drive one themselves.
+        delivery_enabled: false,
+        delivery_timeout_secs: 15,
+        retry_schedule: Default::default(),
+        delivery_concurrency: 64,
+        delivery_concurrency_per_endpoint: 16,
+        disable_failing_after_hours: 120,
     }
 }
 
@@ -40,9 +48,11 @@ pub async fn spawn_app_with(settings: Settings, dir: tempfile::TempDir) -> TestA
     let app = Application::build(settings).await.expect("the app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let db = app.db();
+    let state = app.state();
     let stop = CancellationToken::new();
     tokio::spawn(app.run(stop.clone()));
     TestApp {
+        state,
         base,
         client: new_client(),
         db,

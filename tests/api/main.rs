@@ -3,7 +3,9 @@
 mod accounts;
 mod apps;
 mod bookings;
+mod delivery;
 mod helpers;
 mod pages;
 mod properties;
+mod receiver;
 mod webhooks;

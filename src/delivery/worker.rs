@@ -1,0 +1,588 @@
+//! The delivery worker: claims due messages under a lease, signs and POSTs them concurrently
+//! (a global bound, a per-endpoint bound, an optional per-endpoint rate), and records each
+//! batch of attempts with the next state of its messages in one transaction.
+//!
+//! `step` runs one claim → send → record round and is what tests drive; `run` is the same
+//! pieces pipelined, woken at once by committed transitions and by due retries.
+
+use super::metrics::Metrics;
+use super::retry::{self, Outcome, RetrySchedule};
+use super::signing;
+use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
+use crate::store::deliveries::{self as sd, AttemptRecord, Claimed, Endpoint, HealthChanges};
+use crate::store::{now_ms, Db};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// Response bodies are kept up to this many bytes (Svix keeps 20,000).
+pub const MAX_RESPONSE_BODY: usize = 20 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    pub schedule: RetrySchedule,
+    pub timeout: Duration,
+    /// Messages in flight at once, across all endpoints.
+    pub max_in_flight: usize,
+    /// Messages in flight at once to one endpoint.
+    pub max_per_endpoint: usize,
+    /// A webhook with nothing but failures for this long is disabled.
+    pub disable_after: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            schedule: RetrySchedule::default(),
+            timeout: Duration::from_secs(15),
+            max_in_flight: 256,
+            max_per_endpoint: 32,
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+        }
+    }
+}
+
+/// Per-endpoint token bucket for the optional rate limit.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+pub struct Worker {
+    db: Db,
+    client: reqwest::Client,
+    policy: TargetPolicy,
+    pub cfg: WorkerConfig,
+    pub wake: Arc<Notify>,
+    pub metrics: Arc<Metrics>,
+    in_flight: Mutex<HashMap<String, usize>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// What one round did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub attempted: usize,
+    pub delivered: usize,
+}
+
+impl Worker {
+    pub fn new(
+        db: Db,
+        policy: TargetPolicy,
+        cfg: WorkerConfig,
+        wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        let client = super::client::build(policy.clone(), cfg.timeout)?;
+        Ok(Self {
+            db,
+            client,
+            policy,
+            cfg,
+            wake,
+            metrics,
+            in_flight: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Claims up to `limit` due messages, respecting the per-endpoint bound and rate limits.
+    async fn claim(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> anyhow::Result<(Vec<Claimed>, HashMap<String, Endpoint>)> {
+        if limit == 0 {
+            return Ok((vec![], HashMap::new()));
+        }
+        let candidates = sd::candidates(&self.db, now, (limit * 4) as i64).await?;
+        if candidates.is_empty() {
+            return Ok((vec![], HashMap::new()));
+        }
+        let mut hook_ids: Vec<String> = candidates.iter().map(|c| c.1.clone()).collect();
+        hook_ids.sort();
+        hook_ids.dedup();
+        let endpoints = sd::endpoints(&self.db, &hook_ids).await?;
+        let mut chosen = Vec::with_capacity(limit);
+        {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+            let mut taken: HashMap<&str, usize> = HashMap::new();
+            for (id, hook) in &candidates {
+                if chosen.len() >= limit {
+                    break;
+                }
+                let busy = in_flight.get(hook).copied().unwrap_or(0)
+                    + taken.get(hook.as_str()).copied().unwrap_or(0);
+                if busy >= self.cfg.max_per_endpoint {
+                    continue;
+                }
+                if let Some(rate) = endpoints.get(hook).and_then(|e| e.rate_limit_per_second) {
+                    let rate = rate.max(1) as f64;
+                    let b = buckets.entry(hook.clone()).or_insert(Bucket {
+                        tokens: rate,
+                        at: Instant::now(),
+                    });
+                    let elapsed = b.at.elapsed().as_secs_f64();
+                    b.tokens = (b.tokens + elapsed * rate).min(rate);
+                    b.at = Instant::now();
+                    if b.tokens < 1.0 {
+                        continue;
+                    }
+                    b.tokens -= 1.0;
+                }
+                *taken.entry(hook.as_str()).or_default() += 1;
+                chosen.push(*id);
+            }
+            drop(buckets);
+            // Count them in flight before the claim commits, so a concurrent round does not
+            // overshoot the per-endpoint bound.
+            for (hook, n) in taken {
+                *in_flight.entry(hook.to_string()).or_default() += n;
+            }
+        }
+        let claimed = match sd::claim(&self.db, &chosen, now, now + self.lease_ms()).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.release_ids(&candidates, &chosen);
+                return Err(e.into());
+            }
+        };
+        // Release the slots of candidates another worker took first.
+        let got: std::collections::HashSet<i64> = claimed.iter().map(|c| c.id).collect();
+        let lost: Vec<i64> = chosen
+            .iter()
+            .copied()
+            .filter(|id| !got.contains(id))
+            .collect();
+        self.release_ids(&candidates, &lost);
+        Ok((claimed, endpoints))
+    }
+
+    fn release_ids(&self, candidates: &[(i64, String)], ids: &[i64]) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            if let Some((_, hook)) = candidates.iter().find(|c| c.0 == *id) {
+                if let Some(n) = in_flight.get_mut(hook) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    fn release(&self, hook: &str) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = in_flight.get_mut(hook) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                in_flight.remove(hook);
+            }
+        }
+    }
+
+    /// A claim outlives the longest attempt by a wide margin, so only a dead worker's claims
+    /// expire.
+    fn lease_ms(&self) -> i64 {
+        (self.cfg.timeout.as_millis() as i64) * 2 + 60_000
+    }
+
+    /// Sends one message once and says what happened; never fails.
+    pub async fn attempt(
+        &self,
+        c: &Claimed,
+        e: Option<&Endpoint>,
+        trigger: &'static str,
+        now: i64,
+    ) -> Sent {
+        let started_at = now_ms();
+        let started = Instant::now();
+        let attempt_no = c.attempts + 1;
+        let Some(e) = e else {
+            return Sent::error(
+                c,
+                trigger,
+                attempt_no,
+                started_at,
+                String::new(),
+                "[]".into(),
+                "the webhook no longer exists".into(),
+            );
+        };
+        let ts = started_at / 1000;
+        let mut secrets = vec![e.secret.as_str()];
+        if let (Some(p), Some(until)) = (&e.previous_secret, e.previous_secret_expires_at) {
+            if until > now {
+                secrets.push(p);
+            }
+        }
+        let body = c.payload.as_bytes();
+        let sig = match signing::signature_header(&secrets, &c.msg_id, ts, body) {
+            Ok(s) => s,
+            Err(err) => {
+                return Sent::error(
+                    c,
+                    trigger,
+                    attempt_no,
+                    started_at,
+                    e.url.clone(),
+                    "[]".into(),
+                    format!("signing failed: {err}"),
+                );
+            }
+        };
+        let headers: Vec<(&str, String)> = vec![
+            ("content-type", "application/json".into()),
+            (
+                "user-agent",
+                concat!("bookhook/", env!("CARGO_PKG_VERSION")).into(),
+            ),
+            ("webhook-id", c.msg_id.clone()),
+            ("webhook-timestamp", ts.to_string()),
+            ("webhook-signature", sig),
+            (
+                "x-timekit-signature",
+                signing::timekit_signature(&e.secret, body),
+            ),
+        ];
+        let req_headers = serde_json::to_string(&headers).unwrap_or_default();
+        // IP literals never reach the resolver, so they are checked here.
+        if let Ok(u) = WebhookUrl::parse(&e.url) {
+            if let Host::Ip(ip) = u.host() {
+                if !self.policy.allows(ip) {
+                    return Sent::error(
+                        c,
+                        trigger,
+                        attempt_no,
+                        started_at,
+                        e.url.clone(),
+                        req_headers,
+                        format!("{} ({ip})", super::client::REFUSED),
+                    );
+                }
+            }
+        }
+        let mut req = self.client.post(&e.url).body(c.payload.clone());
+        for (k, v) in &headers {
+            req = req.header(*k, v);
+        }
+        let result = req.send().await;
+        let mut sent = Sent {
+            record: AttemptRecord {
+                delivery_id: c.id,
+                app_id: c.app_id,
+                webhook_id: c.webhook_id.clone(),
+                attempt: attempt_no,
+                trigger,
+                outcome: "failed",
+                started_at,
+                duration_ms: 0,
+                request_url: e.url.clone(),
+                request_headers: req_headers,
+                response_status: None,
+                response_headers: None,
+                response_body: None,
+                error: None,
+                next_status: "pending",
+                next_attempt_at: None,
+            },
+            retry_after: None,
+            duration: Duration::ZERO,
+        };
+        match result {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                sent.record.response_status = Some(status as i64);
+                let hdrs: Vec<(String, String)> = res
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                sent.retry_after = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+                sent.record.response_headers = serde_json::to_string(&hdrs).ok();
+                let (body, err) = read_limited(res, MAX_RESPONSE_BODY).await;
+                sent.record.response_body = Some(body);
+                sent.record.error = err;
+                sent.record.outcome = match retry::classify(Some(status)) {
+                    Outcome::Delivered => "delivered",
+                    Outcome::Gone => "gone",
+                    Outcome::Failed => "failed",
+                };
+                if sent.record.outcome == "failed" && sent.record.error.is_none() {
+                    sent.record.error = Some(if (300..400).contains(&status) {
+                        format!("HTTP {status}: redirects are not followed")
+                    } else {
+                        format!("HTTP {status}")
+                    });
+                }
+            }
+            Err(err) => {
+                sent.record.error = Some(describe(&err));
+            }
+        }
+        sent.duration = started.elapsed();
+        sent.record.duration_ms = sent.duration.as_millis() as i64;
+        sent
+    }
+
+    /// Decides each message's next state and the endpoints' health, and writes it all.
+    async fn record(&self, sent: Vec<Sent>, now: i64) -> anyhow::Result<usize> {
+        if sent.is_empty() {
+            return Ok(0);
+        }
+        let mut hooks: Vec<String> = sent.iter().map(|s| s.record.webhook_id.clone()).collect();
+        hooks.sort();
+        hooks.dedup();
+        let failing = sd::failing_since(&self.db, &hooks).await?;
+        let mut health = HealthChanges::default();
+        let mut delivered = 0;
+        let mut records = Vec::with_capacity(sent.len());
+        for mut s in sent {
+            let r = &mut s.record;
+            self.metrics.observe(r.outcome, s.duration);
+            match r.outcome {
+                "delivered" => {
+                    delivered += 1;
+                    r.next_status = "delivered";
+                    r.next_attempt_at = None;
+                    health.recovered.push(r.webhook_id.clone());
+                }
+                "gone" => {
+                    // Held, not failed: re-enabling the webhook delivers it.
+                    r.next_status = "pending";
+                    r.next_attempt_at = Some(now);
+                    health.disable.push((r.webhook_id.clone(), "gone"));
+                }
+                _ => {
+                    match self.cfg.schedule.delay_after(r.attempt as u32) {
+                        Some(scheduled) => {
+                            let scheduled = retry::jitter(scheduled);
+                            let honoured = r
+                                .response_status
+                                .is_some_and(|st| retry::honours_retry_after(st as u16));
+                            let delay =
+                                retry::next_delay(scheduled, s.retry_after.filter(|_| honoured));
+                            r.next_status = "pending";
+                            r.next_attempt_at = Some(now + delay.as_millis() as i64);
+                        }
+                        None => {
+                            r.next_status = "failed";
+                            r.next_attempt_at = None;
+                        }
+                    }
+                    health.failing.push(r.webhook_id.clone());
+                    let since = failing.get(&r.webhook_id).copied().unwrap_or(now);
+                    if now - since >= self.cfg.disable_after.as_millis() as i64 {
+                        health.disable.push((r.webhook_id.clone(), "failing"));
+                    }
+                }
+            }
+            records.push(s.record);
+        }
+        // A success in the batch wins over failures of the same endpoint in it.
+        health.failing.retain(|h| !health.recovered.contains(h));
+        health.recovered.dedup();
+        health.failing.dedup();
+        health.disable.dedup();
+        sd::record(&self.db, &records, &health, now).await?;
+        Ok(delivered)
+    }
+
+    /// One round: claim what is due at `now`, send it all, record it all.
+    pub async fn step(&self, now: i64) -> anyhow::Result<StepOutcome> {
+        let (claimed, endpoints) = self.claim(now, self.cfg.max_in_flight).await?;
+        let sends = claimed.iter().map(|c| async {
+            let s = self
+                .attempt(c, endpoints.get(&c.webhook_id), "scheduled", now)
+                .await;
+            self.release(&c.webhook_id);
+            s
+        });
+        let sent: Vec<Sent> = futures::future::join_all(sends).await;
+        let attempted = sent.len();
+        let delivered = self.record(sent, now).await?;
+        Ok(StepOutcome {
+            attempted,
+            delivered,
+        })
+    }
+
+    /// The pipelined loop: claims while there is room, sends each message on its own task,
+    /// and records finished attempts in batches. On `stop` it claims nothing more, lets the
+    /// attempts in flight finish and records them before returning.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.cfg.max_in_flight));
+        let (tx, mut rx) = mpsc::unbounded_channel::<Sent>();
+        let recorder = {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::with_capacity(512);
+                while rx.recv_many(&mut buf, 1024).await > 0 {
+                    let batch = std::mem::take(&mut buf);
+                    let n = batch.len();
+                    if let Err(e) = me.record(batch, now_ms()).await {
+                        tracing::error!(error = %e, attempts = n, "recording attempts failed; their claims expire and they are retried");
+                    }
+                    // Ordered endpoints and freed slots may have made more messages due.
+                    me.wake.notify_one();
+                }
+            })
+        };
+        loop {
+            if stop.is_cancelled() {
+                break;
+            }
+            let room = slots.available_permits();
+            let claimed = if room == 0 {
+                Ok((vec![], HashMap::new()))
+            } else {
+                self.claim(now_ms(), room).await
+            };
+            let full = match claimed {
+                Ok((claimed, endpoints)) => {
+                    let n = claimed.len();
+                    for c in claimed {
+                        let Ok(permit) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let me = self.clone();
+                        let tx = tx.clone();
+                        let e = endpoints.get(&c.webhook_id).cloned();
+                        tokio::spawn(async move {
+                            let s = me.attempt(&c, e.as_ref(), "scheduled", now_ms()).await;
+                            me.release(&c.webhook_id);
+                            let _ = tx.send(s);
+                            drop(permit);
+                        });
+                    }
+                    n > 0 && n >= room
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming deliveries failed");
+                    false
+                }
+            };
+            if full {
+                // Room ran out: wait for a slot, then claim again.
+                tokio::select! {
+                    _ = slots.acquire() => {}
+                    _ = stop.cancelled() => break,
+                }
+                continue;
+            }
+            let wait = match sd::next_due(&self.db).await {
+                Ok(Some(t)) => (t - now_ms()).clamp(5, 1_000),
+                _ => 1_000,
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = stop.cancelled() => break,
+            }
+        }
+        // Finish what is in flight: every slot back means every attempt has been sent on.
+        let _ = slots.acquire_many(self.cfg.max_in_flight as u32).await;
+        drop(tx);
+        let _ = recorder.await;
+        tracing::info!("delivery worker stopped");
+    }
+}
+
+/// One finished attempt on its way to be recorded.
+pub struct Sent {
+    pub record: AttemptRecord,
+    pub retry_after: Option<Duration>,
+    pub duration: Duration,
+}
+
+impl Sent {
+    fn error(
+        c: &Claimed,
+        trigger: &'static str,
+        attempt: i64,
+        started_at: i64,
+        url: String,
+        headers: String,
+        error: String,
+    ) -> Self {
+        Sent {
+            record: AttemptRecord {
+                delivery_id: c.id,
+                app_id: c.app_id,
+                webhook_id: c.webhook_id.clone(),
+                attempt,
+                trigger,
+                outcome: "failed",
+                started_at,
+                duration_ms: 0,
+                request_url: url,
+                request_headers: headers,
+                response_status: None,
+                response_headers: None,
+                response_body: None,
+                error: Some(error),
+                next_status: "pending",
+                next_attempt_at: None,
+            },
+            retry_after: None,
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of the body; the rest is not read at all.
+async fn read_limited(res: reqwest::Response, limit: usize) -> (String, Option<String>) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut stream = res.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                let room = limit - buf.len();
+                buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                if buf.len() >= limit {
+                    break;
+                }
+            }
+            Err(e) => {
+                return (
+                    String::from_utf8_lossy(&buf).into_owned(),
+                    Some(describe(&e)),
+                )
+            }
+        }
+    }
+    (String::from_utf8_lossy(&buf).into_owned(), None)
+}
+
+/// A person-readable cause of a failed request, with the chain of sources.
+fn describe(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_body() || err.is_decode() {
+        "the response body could not be read"
+    } else {
+        "the request failed"
+    };
+    let mut msg = kind.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,275 @@
+//! SQL of the delivery worker: claiming due messages under a lease, and recording a batch of
+//! attempts with the next state of each message in one transaction.
+
+use super::Db;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// A message the worker has claimed, with what it needs to send it.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: i64,
+    pub msg_id: String,
+    pub app_id: i64,
+    pub webhook_id: String,
+    pub payload: String,
+    /// Attempts recorded before this one.
+    pub attempts: i64,
+    pub is_test: bool,
+}
+
+/// What the worker needs of a webhook to call it.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    pub rate_limit_per_second: Option<i64>,
+}
+
+/// Due candidates: (delivery id, webhook id), oldest due first. A message is due when pending
+/// and its time has come, or when a claim on it has expired (its worker died). Disabled
+/// webhooks hold their messages; an ordered webhook offers only its oldest open message.
+pub async fn candidates(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    let eligible =
+        "w.enabled = 1 AND (w.ordered = 0 OR d.id = (SELECT MIN(d2.id) FROM deliveries d2 \
+         WHERE d2.webhook_id = d.webhook_id AND d2.status IN ('pending', 'delivering')))";
+    let rows = sqlx::query(&format!(
+        "SELECT id, webhook_id FROM ( \
+           SELECT d.id, d.webhook_id, d.next_attempt_at AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+           WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND {eligible} \
+           UNION ALL \
+           SELECT d.id, d.webhook_id, d.lease_until AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+           WHERE d.status = 'delivering' AND d.lease_until < ?1 AND {eligible} \
+         ) ORDER BY due, id LIMIT ?2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Claims these messages until `lease_until`; returns those still due when the claim is made
+/// (another worker may have taken some in between).
+pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Result<Vec<Claimed>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let sql = format!(
+        "UPDATE deliveries SET status = 'delivering', lease_until = ? \
+         WHERE id IN ({marks}) AND ((status = 'pending' AND next_attempt_at <= ?) \
+           OR (status = 'delivering' AND lease_until < ?)) \
+         RETURNING id, msg_id, app_id, webhook_id, payload, attempts, is_test"
+    );
+    let mut q = sqlx::query(&sql).bind(lease_until);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let rows = q.bind(now).bind(now).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let mut out: Vec<Claimed> = rows
+        .iter()
+        .map(|r| Claimed {
+            id: r.get("id"),
+            msg_id: r.get("msg_id"),
+            app_id: r.get("app_id"),
+            webhook_id: r.get("webhook_id"),
+            payload: r.get("payload"),
+            attempts: r.get("attempts"),
+            is_test: r.get::<i64, _>("is_test") != 0,
+        })
+        .collect();
+    out.sort_by_key(|c| c.id);
+    Ok(out)
+}
+
+pub async fn endpoints(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<String, Endpoint>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let sql = format!(
+        "SELECT id, url, secret, previous_secret, previous_secret_expires_at, rate_limit_per_second \
+         FROM webhooks WHERE id IN ({marks})"
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(db).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let e = Endpoint {
+                id: r.get("id"),
+                url: r.get("url"),
+                secret: r.get("secret"),
+                previous_secret: r.get("previous_secret"),
+                previous_secret_expires_at: r.get("previous_secret_expires_at"),
+                rate_limit_per_second: r.get("rate_limit_per_second"),
+            };
+            (e.id.clone(), e)
+        })
+        .collect())
+}
+
+/// One attempt, ready to be written.
+#[derive(Clone, Debug)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub app_id: i64,
+    pub webhook_id: String,
+    pub attempt: i64,
+    pub trigger: &'static str,
+    /// `delivered`, `failed` or `gone`.
+    pub outcome: &'static str,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub request_url: String,
+    pub request_headers: String,
+    pub response_status: Option<i64>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    /// The message's state after this attempt: `delivered`, `pending` (retry at
+    /// `next_attempt_at`, or held when its webhook is now disabled) or `failed`.
+    pub next_status: &'static str,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// Endpoint health changes that a batch of attempts causes.
+#[derive(Default, Debug)]
+pub struct HealthChanges {
+    /// Webhooks that answered 2xx: their failure run ends.
+    pub recovered: Vec<String>,
+    /// Webhooks that failed: their failure run starts now unless already running.
+    pub failing: Vec<String>,
+    /// Webhooks to disable, with the reason (`gone`, `failing`).
+    pub disable: Vec<(String, &'static str)>,
+}
+
+/// Writes a batch of attempts and the next state of their messages in one transaction.
+pub async fn record(
+    db: &Db,
+    batch: &[AttemptRecord],
+    health: &HealthChanges,
+    now: i64,
+) -> sqlx::Result<()> {
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    for a in batch {
+        sqlx::query(
+            "INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, \
+             duration_ms, request_url, request_headers, response_status, response_headers, response_body, \
+             error, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.delivery_id)
+        .bind(a.app_id)
+        .bind(&a.webhook_id)
+        .bind(a.attempt)
+        .bind(a.trigger)
+        .bind(a.outcome)
+        .bind(a.started_at)
+        .bind(a.duration_ms)
+        .bind(&a.request_url)
+        .bind(&a.request_headers)
+        .bind(a.response_status)
+        .bind(&a.response_headers)
+        .bind(&a.response_body)
+        .bind(&a.error)
+        .bind(a.next_attempt_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE deliveries SET status = ?, attempts = MAX(attempts, ?), next_attempt_at = COALESCE(?, next_attempt_at), \
+             lease_until = NULL, last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(a.next_status)
+        .bind(a.attempt)
+        .bind(a.next_attempt_at)
+        .bind(a.response_status)
+        .bind(&a.error)
+        .bind(now)
+        .bind(a.delivery_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for id in &health.recovered {
+        sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for id in &health.failing {
+        sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (id, reason) in &health.disable {
+        sqlx::query(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? \
+             WHERE id = ? AND enabled = 1",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// When each of these webhooks started failing without a success since (absent: not failing).
+pub async fn failing_since(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<String, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let sql = format!("SELECT id, failing_since FROM webhooks WHERE failing_since IS NOT NULL AND id IN ({marks})");
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    let rows = q.fetch_all(db).await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The earliest time a pending message of an enabled webhook becomes due.
+pub async fn next_due(db: &Db) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.status = 'pending' AND w.enabled = 1",
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Counts for `/metrics`: messages by status, due now, and the oldest pending one's creation.
+pub async fn gauges(db: &Db, now: i64) -> sqlx::Result<(Vec<(String, i64)>, i64, Option<i64>)> {
+    let by_status = sqlx::query("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+        .collect();
+    let due: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
+    )
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM deliveries WHERE status IN ('pending', 'delivering')",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((by_status, due, oldest))
+}

@@ -1,0 +1,585 @@
+//! The delivery worker against a real local receiver: signatures, outcomes, the retry
+//! schedule on a clock the test controls, endpoint health, rate limits, ordering and SSRF.
+
+use crate::helpers::*;
+use crate::receiver::{Receiver, Reply};
+use bookhook::delivery::worker::{Worker, WorkerConfig};
+use bookhook::domain::webhook::TargetPolicy;
+use bookhook::store::now_ms;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Setup {
+    app: TestApp,
+    api: Api,
+    resource: String,
+    rx: Receiver,
+    hook: Value,
+}
+
+/// An app whose webhook (instant → confirmed) points at a fresh receiver; with `live` the
+/// server's own worker runs, else the test drives a worker step by step.
+async fn setup(live: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = test_settings(dir.path());
+    s.allowed_target_subnets = TargetPolicy::parse_list("127.0.0.0/8").unwrap();
+    s.delivery_enabled = live;
+    let app = spawn_app_with(s, dir).await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    let resource = api.resource().await;
+    let rx = Receiver::start().await;
+    let (st, hook) = api
+        .post(
+            "/webhooks",
+            json!({"url": rx.url("/hook"), "events": [{"graph": "instant", "state": "confirmed"}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{hook}");
+    Setup {
+        app,
+        api,
+        resource,
+        rx,
+        hook: hook["data"].clone(),
+    }
+}
+
+fn worker(app: &TestApp, cfg: WorkerConfig, policy: TargetPolicy) -> Worker {
+    Worker::new(
+        app.db.clone(),
+        policy,
+        cfg,
+        app.state.wake.clone(),
+        app.state.metrics.clone(),
+    )
+    .unwrap()
+}
+
+fn local() -> TargetPolicy {
+    TargetPolicy::parse_list("127.0.0.0/8").unwrap()
+}
+
+impl Setup {
+    async fn book(&self) -> String {
+        self.api.booking(&self.resource, "instant", json!({})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+    fn hook_id(&self) -> &str {
+        self.hook["id"].as_str().unwrap()
+    }
+    async fn delivery(&self) -> (String, i64, Option<i64>, Option<i64>) {
+        sqlx::query_as("SELECT status, attempts, next_attempt_at, last_status_code FROM deliveries ORDER BY id DESC LIMIT 1")
+            .fetch_one(&self.app.db)
+            .await
+            .unwrap()
+    }
+    async fn attempts(&self) -> Vec<(i64, String, Option<i64>, Option<String>, String)> {
+        sqlx::query_as(
+            "SELECT attempt, outcome, response_status, error, trigger FROM attempts ORDER BY id",
+        )
+        .fetch_all(&self.app.db)
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_transition_is_delivered_at_once_signed_both_ways() {
+    let s = setup(true).await;
+    let booking = s.book().await;
+    let got = s.rx.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(
+        got.len(),
+        1,
+        "the running worker delivers without being asked"
+    );
+    let r = &got[0];
+    assert_eq!(r.path, "/hook");
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.header("user-agent").unwrap().starts_with("bookhook/"));
+    let id = r.header("webhook-id").unwrap();
+    assert!(id.starts_with("msg_"));
+    let ts: i64 = r.header("webhook-timestamp").unwrap().parse().unwrap();
+    assert!((ts - now_ms() / 1000).abs() < 10);
+    let payload: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(payload["id"], booking);
+    assert_eq!(payload["state"], "confirmed");
+    assert!(
+        payload["customers"].is_array()
+            && payload["event"].is_object()
+            && payload["calendar"].is_object()
+    );
+
+    let (_, secret) = s
+        .api
+        .get(&format!("/webhooks/{}/secret", s.hook_id()))
+        .await;
+    let secret = secret["data"]["secret"].as_str().unwrap();
+    bookhook::delivery::signing::verify(
+        secret,
+        id,
+        ts,
+        &r.body,
+        r.header("webhook-signature").unwrap(),
+        now_ms() / 1000,
+    )
+    .expect("the Standard Webhooks signature verifies");
+    assert_eq!(
+        r.header("x-timekit-signature").unwrap(),
+        bookhook::delivery::signing::timekit_signature(secret, &r.body)
+    );
+
+    // Recorded: delivered, one attempt with the request and the response.
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = s.delivery().await.0;
+        if status == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "delivered");
+    let (url, headers, code, body): (String, String, i64, String) = sqlx::query_as(
+        "SELECT request_url, request_headers, response_status, response_body FROM attempts",
+    )
+    .fetch_one(&s.app.db)
+    .await
+    .unwrap();
+    assert_eq!(url, s.rx.url("/hook"));
+    assert!(headers.contains("webhook-signature"));
+    assert_eq!((code, body.as_str()), (200, "ok"));
+    assert!(
+        !headers.contains(secret),
+        "the secret itself is never recorded"
+    );
+}
+
+#[tokio::test]
+async fn the_official_standardwebhooks_library_verifies_real_deliveries() {
+    let s = setup(true).await;
+    s.book().await;
+    s.book().await;
+    // During a rotation deliveries carry both signatures; each verifies with its own secret.
+    let (_, old) = s
+        .api
+        .get(&format!("/webhooks/{}/secret", s.hook_id()))
+        .await;
+    let (_, rotated) = s
+        .api
+        .post(
+            &format!("/webhooks/{}/rotate-secret", s.hook_id()),
+            json!({}),
+        )
+        .await;
+    s.book().await;
+    let got = s.rx.wait_for(3, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 3);
+    let cases = [
+        (&got[0], old["data"]["secret"].as_str().unwrap()),
+        (&got[1], old["data"]["secret"].as_str().unwrap()),
+        (&got[2], rotated["data"]["secret"].as_str().unwrap()),
+        (&got[2], old["data"]["secret"].as_str().unwrap()),
+    ];
+    assert_eq!(
+        got[2]
+            .header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .count(),
+        2
+    );
+    for (r, secret) in cases {
+        let script = r#"
+import json, sys
+from standardwebhooks.webhooks import Webhook
+d = json.load(sys.stdin)
+Webhook(d["secret"]).verify(d["body"], d["headers"])
+print("verified")
+"#;
+        let input = json!({
+            "secret": secret,
+            "body": String::from_utf8(r.body.clone()).unwrap(),
+            "headers": {
+                "webhook-id": r.header("webhook-id"),
+                "webhook-timestamp": r.header("webhook-timestamp"),
+                "webhook-signature": r.header("webhook-signature"),
+            },
+        });
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("verified"),
+            "standardwebhooks refused it (is `pip install standardwebhooks` done?): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn failures_follow_the_retry_schedule_until_the_message_fails() {
+    let s = setup(false).await;
+    s.rx.always(Reply::Status(500));
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.book().await;
+    let mut now = now_ms();
+    let schedule = [
+        5_000i64, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ];
+    for (i, delay) in schedule.iter().enumerate() {
+        assert_eq!(w.step(now).await.unwrap().attempted, 1, "attempt {}", i + 1);
+        let (status, attempts, next, code) = s.delivery().await;
+        assert_eq!(
+            (status.as_str(), attempts, code),
+            ("pending", i as i64 + 1, Some(500))
+        );
+        let wait = next.unwrap() - now;
+        assert!(
+            (delay * 8 / 10..=delay * 12 / 10).contains(&wait),
+            "after attempt {} the wait is {wait} ms, not {delay} ms ± 20 %",
+            i + 1
+        );
+        // Not before its time.
+        assert_eq!(w.step(now + wait - 1).await.unwrap().attempted, 0);
+        now += wait;
+    }
+    assert_eq!(w.step(now).await.unwrap().attempted, 1, "attempt 8");
+    let (status, attempts, _, _) = s.delivery().await;
+    assert_eq!((status.as_str(), attempts), ("failed", 8));
+    assert_eq!(
+        w.step(now + 100 * 3_600_000).await.unwrap().attempted,
+        0,
+        "failed is final"
+    );
+    assert_eq!(s.rx.received().len(), 8);
+    let ids: std::collections::HashSet<_> =
+        s.rx.received()
+            .iter()
+            .map(|r| r.header("webhook-id").unwrap().to_string())
+            .collect();
+    assert_eq!(ids.len(), 1, "every retry carries the same webhook-id");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_one_to_two_times_the_schedule() {
+    let s = setup(false).await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.rx.script([Reply::WithHeader(429, "retry-after", "3600".into())]);
+    s.book().await;
+    let now = now_ms();
+    w.step(now).await.unwrap();
+    let wait = s.delivery().await.2.unwrap() - now;
+    assert!(
+        (8_000..=12_000).contains(&wait),
+        "a long Retry-After stretches at most to 2x: {wait}"
+    );
+
+    s.rx.script([Reply::WithHeader(503, "retry-after", "0".into())]);
+    w.step(now + wait).await.unwrap();
+    let wait2 = s.delivery().await.2.unwrap() - (now + wait);
+    assert!(
+        (240_000..=360_000).contains(&wait2),
+        "a short Retry-After never shortens: {wait2}"
+    );
+
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(400));
+    s.rx.script([Reply::WithHeader(429, "retry-after", date)]);
+    let t3 = now + wait + wait2;
+    w.step(t3).await.unwrap();
+    let wait3 = s.delivery().await.2.unwrap() - t3;
+    assert!(
+        (1_440_000..=2_160_000).contains(&wait3),
+        "an HTTP date within the bounds: {wait3}"
+    );
+}
+
+#[tokio::test]
+async fn gone_disables_the_webhook_and_re_enabling_delivers_what_waited() {
+    let s = setup(false).await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.rx.script([Reply::Status(410)]);
+    s.book().await;
+    let now = now_ms();
+    w.step(now).await.unwrap();
+    let (_, hook) = s.api.get(&format!("/webhooks/{}", s.hook_id())).await;
+    assert_eq!(hook["data"]["enabled"], false);
+    assert_eq!(hook["data"]["disabled_reason"], "gone");
+    assert_eq!(
+        w.step(now + 3_600_000).await.unwrap().attempted,
+        0,
+        "held while disabled"
+    );
+    s.book().await;
+    assert_eq!(
+        s.app.count("deliveries").await,
+        1,
+        "a disabled webhook gets no new messages"
+    );
+
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"enabled": true}),
+        )
+        .await;
+    let out = w.step(now_ms()).await.unwrap();
+    assert_eq!(
+        (out.attempted, out.delivered),
+        (1, 1),
+        "the held message is delivered"
+    );
+    assert_eq!(s.attempts().await[0].1, "gone");
+}
+
+#[tokio::test]
+async fn a_webhook_failing_for_five_days_is_disabled_and_keeps_its_messages() {
+    let s = setup(false).await;
+    s.rx.always(Reply::Status(500));
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.book().await;
+    let t0 = now_ms();
+    w.step(t0).await.unwrap();
+    let next = s.delivery().await.2.unwrap();
+    w.step(next).await.unwrap();
+    let (_, hook) = s.api.get(&format!("/webhooks/{}", s.hook_id())).await;
+    assert_eq!(
+        hook["data"]["enabled"], true,
+        "a few failures do not disable it"
+    );
+
+    s.book().await;
+    let five_days = t0 + 5 * 24 * 3_600_000 + 1;
+    w.step(five_days).await.unwrap();
+    let (_, hook) = s.api.get(&format!("/webhooks/{}", s.hook_id())).await;
+    assert_eq!(hook["data"]["enabled"], false);
+    assert_eq!(hook["data"]["disabled_reason"], "failing");
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
+            .fetch_one(&s.app.db)
+            .await
+            .unwrap();
+    assert_eq!(pending, 2, "its messages are kept, not attempted");
+
+    // A success resets the run of failures.
+    s.rx.always(Reply::Status(200));
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"enabled": true}),
+        )
+        .await;
+    let out = w.step(five_days + 365 * 24 * 3_600_000).await.unwrap();
+    assert_eq!(out.delivered, 2);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_errors_are_recorded() {
+    let s = setup(false).await;
+    let cfg = WorkerConfig {
+        timeout: Duration::from_millis(500),
+        ..WorkerConfig::default()
+    };
+    let w = worker(&s.app, cfg, local());
+    s.rx.script([
+        Reply::WithHeader(302, "location", s.rx.url("/elsewhere")),
+        Reply::Hang(Duration::from_secs(2)),
+        Reply::Reset,
+        Reply::Status(404),
+    ]);
+    s.book().await;
+    let mut now = now_ms();
+    for i in 0..4 {
+        let out = w.step(now).await.unwrap();
+        assert_eq!(out.attempted, 1, "step {i}: {:?}", s.delivery().await);
+        now = s.delivery().await.2.unwrap();
+    }
+    let a = s.attempts().await;
+    assert_eq!(a.len(), 4, "{a:?}");
+    assert_eq!((a[0].1.as_str(), a[0].2), ("failed", Some(302)));
+    assert!(a[0]
+        .3
+        .as_deref()
+        .unwrap()
+        .contains("redirects are not followed"));
+    assert_eq!((a[1].1.as_str(), a[1].2), ("failed", None));
+    assert!(
+        a[1].3.as_deref().unwrap().contains("timed out"),
+        "{:?}",
+        a[1].3
+    );
+    assert_eq!(a[2].1, "failed");
+    assert!(a[2].3.is_some());
+    assert_eq!((a[3].1.as_str(), a[3].2), ("failed", Some(404)));
+    assert!(
+        s.rx.received().iter().all(|r| r.path == "/hook"),
+        "the redirect target was never called"
+    );
+    assert!(a.iter().all(|x| x.4 == "scheduled"));
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_refused_at_connect_time() {
+    // The webhook was saved while 127.0.0.0/8 was allowed; the worker's policy allows nothing,
+    // as if the name had changed its answer after it was checked.
+    let s = setup(false).await;
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"url": format!("http://localhost:{}/hook", s.rx.port)}),
+        )
+        .await;
+    let w = worker(&s.app, WorkerConfig::default(), TargetPolicy::default());
+    s.book().await;
+    w.step(now_ms()).await.unwrap();
+    let a = s.attempts().await;
+    assert_eq!(a[0].1, "failed");
+    assert!(
+        a[0].3.as_deref().unwrap().contains("non-public"),
+        "{:?}",
+        a[0].3
+    );
+
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"url": s.rx.url("/hook")}),
+        )
+        .await;
+    s.book().await;
+    w.step(now_ms() + 3_600_000).await.unwrap();
+    assert!(s.rx.received().is_empty(), "an IP literal is refused too");
+}
+
+#[tokio::test]
+async fn a_rate_limited_endpoint_gets_no_more_than_its_rate() {
+    let s = setup(false).await;
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"rate_limit_per_second": 3}),
+        )
+        .await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    for _ in 0..10 {
+        s.book().await;
+    }
+    assert_eq!(w.step(now_ms()).await.unwrap().attempted, 3);
+    assert_eq!(
+        w.step(now_ms()).await.unwrap().attempted,
+        0,
+        "the bucket is empty"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let n = w.step(now_ms()).await.unwrap().attempted;
+    assert!((1..=3).contains(&n), "refilled at 3/s: {n}");
+}
+
+#[tokio::test]
+async fn an_ordered_endpoint_gets_the_next_message_only_after_the_previous() {
+    let s = setup(false).await;
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"ordered": true}),
+        )
+        .await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.rx.script([Reply::Status(500)]);
+    let first = s.book().await;
+    let second = s.book().await;
+    let now = now_ms();
+    assert_eq!(w.step(now).await.unwrap().attempted, 1, "one at a time");
+    assert_eq!(
+        w.step(now + 1_000).await.unwrap().attempted,
+        0,
+        "the second waits for the first's retry"
+    );
+    let retry_at: i64 =
+        sqlx::query_scalar("SELECT next_attempt_at FROM deliveries ORDER BY id LIMIT 1")
+            .fetch_one(&s.app.db)
+            .await
+            .unwrap();
+    assert_eq!(w.step(retry_at).await.unwrap().delivered, 1);
+    assert_eq!(w.step(retry_at).await.unwrap().delivered, 1);
+    let order: Vec<String> =
+        s.rx.received()
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+    assert_eq!(order, vec![first.clone(), first, second]);
+}
+
+#[tokio::test]
+async fn metrics_count_outcomes_and_pending_messages() {
+    let s = setup(false).await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.rx.script([Reply::Status(500)]);
+    s.book().await;
+    s.book().await;
+    w.step(now_ms()).await.unwrap();
+    let text = reqwest::get(s.app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("bookhook_attempts_total{outcome=\"delivered\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bookhook_attempts_total{outcome=\"failed\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bookhook_deliveries{status=\"pending\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bookhook_attempt_duration_seconds_count 2"),
+        "{text}"
+    );
+    assert!(text.contains("bookhook_oldest_pending_age_seconds"));
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_attempts_in_flight_finish_and_records_them() {
+    let s = setup(false).await;
+    let w = Arc::new(worker(&s.app, WorkerConfig::default(), local()));
+    s.rx.script([Reply::Hang(Duration::from_millis(600))]);
+    s.book().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(w.clone().run(stop.clone()));
+    s.rx.wait_for(1, Duration::from_secs(5)).await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.delivery().await.0,
+        "delivered",
+        "the answer that came after the signal was recorded"
+    );
+}
