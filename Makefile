@@ -10,7 +10,7 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: help run test test-unit test-e2e build release tools test-tools fmt lint screenshots
+.PHONY: help run test test-unit test-e2e build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
@@ -34,6 +34,15 @@ build: tools
 # Release builds run wasm-opt, taken from the npm package binaryen (Debian's breaks hydration).
 release: test-tools
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release
+
+# End-to-end benchmark of webhook delivery against the release build (fresh database, local
+# receiver): make bench ARGS="--n 20000 --concurrency 64"   (as fast as the client can)
+#            make bench ARGS="--rate 200 --n 4000"           (paced; latency at a steady rate)
+# Other flags: --webhooks K (deliveries = n x K), --keep (keep the data dir), --server PATH.
+# The bench binary is built without RUSTFLAGS, like the release server, so they share crates.
+bench: release
+	cargo build --release --features ssr --bin bench
+	target/release/bench $(ARGS)
 
 test: test-tools test-unit test-e2e
 

@@ -33,6 +33,20 @@ pub struct AppState {
     /// Woken after a commit that wrote deliveries, so the worker sends them at once.
     pub wake: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::delivery::metrics::Metrics>,
+    /// The delivery worker (it runs only with `delivery_enabled`; manual redeliveries use it
+    /// either way).
+    pub worker: Arc<crate::delivery::worker::Worker>,
+    /// Ids of apps whose delivery log just changed, for the live log.
+    pub changes: tokio::sync::broadcast::Sender<i64>,
+}
+
+impl AppState {
+    /// After a commit that may have written deliveries for this app: wake the worker and the
+    /// app's live delivery logs.
+    pub fn committed(&self, app_id: i64) {
+        self.wake.notify_one();
+        let _ = self.changes.send(app_id);
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -79,13 +93,26 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
+        let settings = Arc::new(settings);
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let metrics = Arc::new(crate::delivery::metrics::Metrics::default());
+        let (changes, _) = tokio::sync::broadcast::channel(1024);
+        let worker = Arc::new(worker_for(
+            &db,
+            &settings,
+            wake.clone(),
+            metrics.clone(),
+            changes.clone(),
+        )?);
         let state = AppState {
             db,
-            settings: Arc::new(settings),
+            settings,
             leptos_options,
             throttle: Arc::new(LoginThrottle::default()),
-            wake: Arc::new(tokio::sync::Notify::new()),
-            metrics: Arc::new(crate::delivery::metrics::Metrics::default()),
+            wake,
+            metrics,
+            worker,
+            changes,
         };
         let router = router(state.clone(), session_store.clone());
         Ok(Self {
@@ -133,7 +160,7 @@ impl Application {
         });
 
         if self.state.settings.delivery_enabled {
-            let worker = Arc::new(worker_for(&self.state)?);
+            let worker = self.state.worker.clone();
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 worker.run(stop).await;
@@ -184,6 +211,7 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/apps/{app}/deliveries/live", get(live_log))
         .nest("/v2", crate::api::router())
         .route("/", get(|| async { Redirect::to("/login") }))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -198,8 +226,13 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
 }
 
 /// The delivery worker as the settings describe it, sharing the state's wake-up and metrics.
-pub fn worker_for(st: &AppState) -> anyhow::Result<crate::delivery::worker::Worker> {
-    let s = &st.settings;
+pub fn worker_for(
+    db: &Db,
+    s: &Settings,
+    wake: Arc<tokio::sync::Notify>,
+    metrics: Arc<crate::delivery::metrics::Metrics>,
+    changes: tokio::sync::broadcast::Sender<i64>,
+) -> anyhow::Result<crate::delivery::worker::Worker> {
     let cfg = crate::delivery::worker::WorkerConfig {
         schedule: s.retry_schedule.clone(),
         timeout: Duration::from_secs(s.delivery_timeout_secs),
@@ -207,13 +240,15 @@ pub fn worker_for(st: &AppState) -> anyhow::Result<crate::delivery::worker::Work
         max_per_endpoint: s.delivery_concurrency_per_endpoint,
         disable_after: Duration::from_secs(s.disable_failing_after_hours * 3600),
     };
-    crate::delivery::worker::Worker::new(
-        st.db.clone(),
+    let mut w = crate::delivery::worker::Worker::new(
+        db.clone(),
         s.allowed_target_subnets.clone(),
         cfg,
-        st.wake.clone(),
-        st.metrics.clone(),
-    )
+        wake,
+        metrics,
+    )?;
+    w.changes = Some(changes);
+    Ok(w)
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
@@ -234,6 +269,54 @@ async fn metrics(State(st): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+/// Server-sent events for a live delivery log: one `changed` event whenever this app's
+/// messages change (at most every 250 ms), and a keep-alive comment.
+async fn live_log(
+    State(st): State<AppState>,
+    session: Session,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let uid: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
+    let signed_in = match uid {
+        Some(id) => matches!(store::user_by_id(&st.db, id).await, Ok(Some(_))),
+        None => false,
+    };
+    if !signed_in {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let app = match store::app_by_slug(&st.db, &slug).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let rx = st.changes.subscribe();
+    let stream = futures::stream::unfold(rx, move |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(id) if id == app.id => {
+                    // Coalesce a burst into one event.
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    while rx.try_recv().is_ok() {}
+                    let ev: Result<Event, std::convert::Infallible> =
+                        Ok(Event::default().event("message").data("changed"));
+                    return Some((ev, rx));
+                }
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let ev: Result<Event, std::convert::Infallible> =
+                        Ok(Event::default().data("changed"));
+                    return Some((ev, rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -266,7 +266,7 @@ pub async fn create_booking(
     let nb = check_booking(body)?;
     let actor = Actor::api_key(key.key_id, &key.key_label);
     let out = engine::create_booking(&st.db, &key.app, nb, &actor).await?;
-    st.wake.notify_one();
+    st.committed(key.app.id);
     Ok((StatusCode::CREATED, data(out)).into_response())
 }
 
@@ -397,7 +397,7 @@ pub async fn apply_action(
     }
     let actor = Actor::api_key(key.key_id, &key.key_label);
     let out = engine::apply_action(&st.db, key.app.id, &id, action, details, &actor).await?;
-    st.wake.notify_one();
+    st.committed(key.app.id);
     Ok(data(out))
 }
 

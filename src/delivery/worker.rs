@@ -60,6 +60,8 @@ pub struct Worker {
     pub metrics: Arc<Metrics>,
     in_flight: Mutex<HashMap<String, usize>>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Told the app ids of each recorded batch, for the live delivery log.
+    pub changes: Option<tokio::sync::broadcast::Sender<i64>>,
 }
 
 /// What one round did.
@@ -87,6 +89,7 @@ impl Worker {
             metrics,
             in_flight: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
+            changes: None,
         })
     }
 
@@ -170,6 +173,18 @@ impl Worker {
                 if let Some(n) = in_flight.get_mut(hook) {
                     *n = n.saturating_sub(1);
                 }
+            }
+        }
+    }
+
+    /// Tells live delivery logs which apps changed (once per app per batch).
+    pub fn announce(&self, apps: impl IntoIterator<Item = i64>) {
+        if let Some(tx) = &self.changes {
+            let mut seen: Vec<i64> = apps.into_iter().collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for app in seen {
+                let _ = tx.send(app);
             }
         }
     }
@@ -397,6 +412,7 @@ impl Worker {
         health.failing.dedup();
         health.disable.dedup();
         sd::record(&self.db, &records, &health, now).await?;
+        self.announce(records.iter().map(|r| r.app_id));
         Ok(delivered)
     }
 
@@ -461,7 +477,7 @@ impl Worker {
                         let tx = tx.clone();
                         let e = endpoints.get(&c.webhook_id).cloned();
                         tokio::spawn(async move {
-                            let s = me.attempt(&c, e.as_ref(), "scheduled", now_ms()).await;
+                            let s = me.attempt(&c, e.as_ref(), trigger_of(&c), now_ms()).await;
                             me.release(&c.webhook_id);
                             let _ = tx.send(s);
                             drop(permit);
@@ -497,6 +513,59 @@ impl Worker {
         drop(tx);
         let _ = recorder.await;
         tracing::info!("delivery worker stopped");
+    }
+}
+
+fn trigger_of(c: &Claimed) -> &'static str {
+    if c.is_test {
+        "test"
+    } else {
+        "scheduled"
+    }
+}
+
+impl Worker {
+    /// Redeliver now: one manual attempt of a message of this app, whatever its status (even
+    /// failed), unless it is being sent at this moment. A success marks it delivered; a failure
+    /// leaves its status and schedule as they were. `None`: no such message, or in flight.
+    pub async fn redeliver(
+        &self,
+        app_id: i64,
+        msg_id: &str,
+    ) -> anyhow::Result<Option<AttemptRecord>> {
+        let now = now_ms();
+        let Some((c, previous)) = crate::store::log::claim_for_manual(
+            &self.db,
+            app_id,
+            msg_id,
+            now,
+            now + self.lease_ms(),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        let endpoints = sd::endpoints(&self.db, std::slice::from_ref(&c.webhook_id)).await?;
+        let sent = self
+            .attempt(&c, endpoints.get(&c.webhook_id), "manual", now)
+            .await;
+        self.metrics.observe(sent.record.outcome, sent.duration);
+        let mut r = sent.record;
+        let mut health = HealthChanges::default();
+        if r.outcome == "delivered" {
+            r.next_status = "delivered";
+            health.recovered.push(r.webhook_id.clone());
+        } else {
+            r.next_status = match previous.as_str() {
+                "delivered" => "delivered",
+                "failed" => "failed",
+                _ => "pending",
+            };
+        }
+        r.next_attempt_at = None;
+        sd::record(&self.db, std::slice::from_ref(&r), &health, now).await?;
+        self.announce([r.app_id]);
+        Ok(Some(r))
     }
 }
 

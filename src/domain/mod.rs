@@ -3,5 +3,6 @@
 pub mod app;
 pub mod booking;
 pub mod graph;
+pub mod log;
 pub mod subscription;
 pub mod webhook;

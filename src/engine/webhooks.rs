@@ -199,3 +199,105 @@ pub async fn rotate_secret(db: &Db, app_id: i64, id: &str) -> Result<SecretOut, 
     tx.commit().await?;
     Ok(secret_out(&h, now))
 }
+
+/// A test event: an example booking of `graph` in `state`, sent to this webhook through the
+/// real pipeline (signed, retried, logged) and marked as a test. Returns its message id.
+pub async fn send_test(
+    db: &Db,
+    app_id: i64,
+    id: &str,
+    graph: &str,
+    state: &str,
+) -> Result<String, EngineError> {
+    use crate::domain::booking::{rfc3339, BookingOut, CalendarOut, CustomerOut, EventOut};
+    use crate::domain::graph::{Graph, State};
+    let g = Graph::parse(graph).map_err(|e| EngineError::invalid("graph", e.to_string()))?;
+    let s = State::parse(state).map_err(|e| EngineError::invalid("state", e.to_string()))?;
+    if !g.has_state(s) {
+        return Err(EngineError::invalid(
+            "state",
+            format!("A {g} booking never enters the state '{s}'."),
+        ));
+    }
+    let mut tx = crate::store::bookings::begin_write(db).await?;
+    sw::get(&mut tx, app_id, id)
+        .await?
+        .ok_or(EngineError::NotFound("The webhook"))?;
+    let now = now_ms();
+    let t = rfc3339(now);
+    let start = rfc3339(now + 24 * 3_600_000);
+    let end = rfc3339(now + 25 * 3_600_000);
+    let example = BookingOut {
+        id: "00000000-0000-4000-8000-000000000000".into(),
+        state: s.as_str().into(),
+        graph: g.as_str().into(),
+        completed: g.is_final(s),
+        resource_id: "00000000-0000-4000-8000-000000000001".into(),
+        start: start.clone(),
+        end: end.clone(),
+        meta: [("test".to_string(), serde_json::Value::Bool(true))]
+            .into_iter()
+            .collect(),
+        settings: None,
+        related: None,
+        created_at: t.clone(),
+        updated_at: t.clone(),
+        customers: Some(vec![CustomerOut {
+            id: "00000000-0000-4000-8000-000000000002".into(),
+            name: "Grace Hopper".into(),
+            email: "grace@example.com".into(),
+            phone: Some("+1 555 0100".into()),
+            voip: None,
+            timezone: Some("America/New_York".into()),
+            meta: Default::default(),
+        }]),
+        event: Some(EventOut {
+            id: "00000000-0000-4000-8000-000000000003".into(),
+            what: "Example booking".into(),
+            where_: "Studio A".into(),
+            description: "A test event sent from bookhook".into(),
+            rsvp: None,
+            all_day: false,
+            start,
+            end,
+            created_at: t.clone(),
+            updated_at: t.clone(),
+        }),
+        calendar: Some(CalendarOut {
+            id: "00000000-0000-4000-8000-000000000004".into(),
+            provider_id: None,
+            provider_access: "owner".into(),
+            provider_primary: true,
+            provider_sync: None,
+            name: "Studio A".into(),
+            description: String::new(),
+            foregroundcolor: "#ffffff".into(),
+            backgroundcolor: "#4f46e5".into(),
+            created_at: t.clone(),
+            updated_at: t,
+        }),
+        available_actions: None,
+        logs: None,
+    };
+    let payload = serde_json::to_string(&example)
+        .map_err(|e| EngineError::Conflict(format!("the example could not be written: {e}")))?;
+    let msg_id = crate::auth::generate_msg_id();
+    sw::insert_delivery(
+        &mut tx,
+        &sw::NewDelivery {
+            msg_id: &msg_id,
+            app_id,
+            webhook_id: id,
+            booking_id: &example.id,
+            graph: g.as_str(),
+            state: s.as_str(),
+            action: "test",
+            payload: &payload,
+            is_test: true,
+            now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(msg_id)
+}

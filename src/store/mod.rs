@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub mod bookings;
 pub mod deliveries;
+pub mod log;
 pub mod webhooks;
 
 pub type Db = SqlitePool;

@@ -169,7 +169,7 @@ pub async fn create_booking(
     let out = engine::create_booking(&st.db, &app, nb, &Actor::admin(user.id, &user.email))
         .await
         .map_err(crate::panel::from_engine)?;
-    st.wake.notify_one();
+    st.committed(app.id);
     let path = format!("/apps/{}/bookings/{}", app.slug, out.id);
     leptos_axum::redirect(&path);
     Ok(out.id)
@@ -226,7 +226,7 @@ pub async fn apply_booking_action(
     )
     .await
     .map_err(crate::panel::from_engine)?;
-    st.wake.notify_one();
+    st.committed(app.id);
     Ok(out)
 }
 

@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks/new") view=webhooks::NewWebhookPage />
                     <Route path=path!("webhooks/:id") view=webhooks::WebhookPage />
                     <Route path=path!("deliveries") view=deliveries::DeliveriesPage />
+                    <Route path=path!("deliveries/:msg") view=deliveries::MessagePage />
                     <Route path=path!("settings") view=settings::SettingsPage />
                 </ParentRoute>
             </Routes>

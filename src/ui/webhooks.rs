@@ -68,6 +68,23 @@ pub async fn save_webhook(
     Ok(h.out(None))
 }
 
+/// Sends an example booking of this graph/state through the real pipeline, marked as a test.
+#[server(prefix = "/api", endpoint = "send_test_event")]
+pub async fn send_test_event(
+    app: String,
+    id: String,
+    graph: String,
+    state: String,
+) -> PanelResult<String> {
+    use crate::panel;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let msg = crate::engine::webhooks::send_test(&st.db, app.id, &id, &graph, &state)
+        .await
+        .map_err(panel::from_engine)?;
+    st.committed(app.id);
+    Ok(msg)
+}
+
 #[server(prefix = "/api", endpoint = "delete_webhook")]
 pub async fn delete_webhook(app: String, id: String) -> PanelResult<()> {
     use crate::panel;
@@ -273,6 +290,7 @@ pub fn WebhookPage() -> impl IntoView {
                                     }}
                                 </div>
                                 <WebhookForm initial=Some(w) />
+                                <TestEventCard id=id.clone() />
                                 <SecretCard id=id.clone() />
                                 <DeleteWebhookCard id />
                             }
@@ -452,6 +470,62 @@ fn MatrixRow(graph: Graph, selected: RwSignal<BTreeSet<(String, String)>>) -> im
                 })
                 .collect_view()}
         </div>
+    }
+}
+
+#[component]
+fn TestEventCard(id: String) -> impl IntoView {
+    let slug = use_app_slug();
+    let send = ServerAction::<SendTestEvent>::new();
+    let graph = RwSignal::new("confirm_decline".to_string());
+    let state = RwSignal::new("confirmed".to_string());
+    let states = move || {
+        Graph::parse(&graph.get())
+            .map(|g| {
+                g.states()
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let err = Signal::derive(move || send.value().get().and_then(Result::err));
+    view! {
+        <section class="card">
+            <h2>"Send a test event"</h2>
+            <p class="muted">
+                "Sends an example booking of the chosen graph and state through the real pipeline: signed, "
+                "retried on failure and recorded in the Delivery log, marked as a test."
+            </p>
+            <div class="form inline">
+                <label>
+                    "Graph"
+                    <select prop:value=move || graph.get() on:change=move |ev| {
+                        graph.set(event_target_value(&ev));
+                        state.set(states().first().cloned().unwrap_or_default());
+                    }>
+                        {Graph::ALL.iter().map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "State"
+                    <select prop:value=move || state.get() on:change=move |ev| state.set(event_target_value(&ev))>
+                        {move || states().into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button class="btn" on:click=move |_| {
+                    send.dispatch(SendTestEvent { app: slug.get_untracked(), id: id.clone(), graph: graph.get_untracked(), state: state.get_untracked() });
+                }>"Send test event"</button>
+            </div>
+            {move || send.value().get().and_then(Result::ok).map(|msg| view! {
+                <p class="callout success" role="status">
+                    "Test event queued: "
+                    <A href=format!("/apps/{}/deliveries/{}", slug.get_untracked(), msg)><code>{msg.clone()}</code></A>
+                </p>
+            })}
+            <FormError err field="" />
+            <FormError err field="state" />
+        </section>
     }
 }
 

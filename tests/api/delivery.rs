@@ -583,3 +583,276 @@ async fn shutdown_lets_the_attempts_in_flight_finish_and_records_them() {
         "the answer that came after the signal was recorded"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The delivery log, redelivery and test events, through the panel's server functions.
+
+async fn list(s: &Setup, filter: Value, before: Option<i64>) -> Value {
+    let res = s
+        .app
+        .client
+        .post(s.app.url("/api/list_messages"))
+        .form(&flatten("demo", &filter, before))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    res.json().await.unwrap()
+}
+
+/// Server functions take form-encoded arguments; the filter is a nested struct.
+fn flatten(app: &str, f: &Value, before: Option<i64>) -> Vec<(String, String)> {
+    let mut v = vec![("app".to_string(), app.to_string())];
+    for k in ["webhook", "status", "graph", "state", "booking"] {
+        v.push((
+            format!("filter[{k}]"),
+            f[k].as_str().unwrap_or("").to_string(),
+        ));
+    }
+    for k in ["from", "to"] {
+        v.push((
+            format!("filter[{k}]"),
+            f[k].as_i64().unwrap_or(0).to_string(),
+        ));
+    }
+    if let Some(b) = before {
+        v.push(("before".into(), b.to_string()));
+    }
+    v
+}
+
+#[tokio::test]
+async fn the_log_filters_and_pages_newest_first_by_key() {
+    let s = setup(false).await;
+    let (_, declined) = s
+        .api
+        .post("/webhooks", json!({"name": "declines", "url": s.rx.url("/d"), "events": [{"graph": "confirm_decline", "state": "declined"}]}))
+        .await;
+    let declined_id = declined["data"]["id"].as_str().unwrap().to_string();
+    for _ in 0..5 {
+        s.book().await;
+    }
+    let cd = s
+        .api
+        .booking(&s.resource, "confirm_decline", json!({}))
+        .await;
+    let cd_id = cd["id"].as_str().unwrap().to_string();
+    s.api.act(&cd_id, "decline").await;
+    // The first message sent fails once: it is "retrying"; the rest are delivered.
+    s.rx.script([Reply::Status(500)]);
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    w.step(now_ms()).await.unwrap();
+
+    let all = list(&s, json!({}), None).await;
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6);
+    let ids: Vec<i64> = items.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+    assert_eq!(items[0]["graph"], "confirm_decline");
+    assert_eq!(items[0]["booking_id"], cd_id);
+
+    async fn count(s: &Setup, f: Value) -> usize {
+        list(s, f, None).await["items"].as_array().unwrap().len()
+    }
+    assert_eq!(count(&s, json!({"webhook": declined_id})).await, 1);
+    assert_eq!(count(&s, json!({"graph": "instant"})).await, 5);
+    assert_eq!(count(&s, json!({"state": "declined"})).await, 1);
+    assert_eq!(count(&s, json!({"booking": cd_id})).await, 1);
+    assert_eq!(count(&s, json!({"status": "retrying"})).await, 1);
+    assert_eq!(count(&s, json!({"status": "delivered"})).await, 5);
+    assert_eq!(count(&s, json!({"status": "failed"})).await, 0);
+    assert_eq!(count(&s, json!({"from": now_ms() + 60_000})).await, 0);
+    assert_eq!(count(&s, json!({"to": now_ms() + 60_000})).await, 6);
+
+    // Keyset paging: 50 a page; here, page through with a smaller page by hand-made cursors.
+    let older = list(&s, json!({}), Some(ids[2])).await;
+    let older_ids: Vec<i64> = older["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(older_ids, ids[3..].to_vec());
+    assert!(older["next_before"].is_null());
+
+    // Disabling the webhook shows its open message as held.
+    s.api
+        .put(
+            &format!("/webhooks/{}", s.hook_id()),
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(count(&s, json!({"status": "held"})).await, 1);
+    assert_eq!(count(&s, json!({"status": "retrying"})).await, 0);
+}
+
+#[tokio::test]
+async fn a_message_is_redelivered_by_hand_even_after_it_failed() {
+    let s = setup(false).await;
+    let schedule = bookhook::delivery::retry::RetrySchedule::parse("1s").unwrap();
+    let w = worker(
+        &s.app,
+        WorkerConfig {
+            schedule,
+            ..WorkerConfig::default()
+        },
+        local(),
+    );
+    s.rx.script([Reply::Status(500), Reply::Status(503)]);
+    s.book().await;
+    let now = now_ms();
+    w.step(now).await.unwrap();
+    w.step(now + 2_000).await.unwrap();
+    assert_eq!(s.delivery().await.0, "failed");
+    let msg: String = sqlx::query_scalar("SELECT msg_id FROM deliveries")
+        .fetch_one(&s.app.db)
+        .await
+        .unwrap();
+
+    let d = s
+        .app
+        .call_ok("redeliver", &[("app", "demo"), ("msg_id", &msg)])
+        .await;
+    assert_eq!(d["message"]["status"], "delivered");
+    let attempts = d["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts[2]["trigger"], "manual");
+    assert_eq!(attempts[2]["outcome"], "delivered");
+    assert_eq!(attempts[2]["response_status"], 200);
+    assert!(
+        d["payload"].as_str().unwrap().contains("\n  \"id\""),
+        "pretty JSON"
+    );
+    let got = s.rx.received();
+    assert_eq!(got.len(), 3);
+    assert_eq!(
+        got[2].header("webhook-id"),
+        Some(msg.as_str()),
+        "same message id as the original"
+    );
+
+    // Another app cannot see or redeliver it; anonymous callers get nothing.
+    let (st, _) = error_of(
+        s.app
+            .call("get_message", &[("app", "nope"), ("msg_id", &msg)])
+            .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let other = s
+        .app
+        .call("create_app", &[("name", "Other"), ("slug", "other")])
+        .await;
+    assert!(other.status().is_success());
+    let (st, _) = error_of(
+        s.app
+            .call("get_message", &[("app", "other"), ("msg_id", &msg)])
+            .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _) = error_of(
+        s.app
+            .call("redeliver", &[("app", "other"), ("msg_id", &msg)])
+            .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let anon = new_client();
+    let (st, _) = error_of(
+        s.app
+            .call_with(&anon, "redeliver", &[("app", "demo"), ("msg_id", &msg)])
+            .await,
+    )
+    .await;
+    assert_eq!(st, 401);
+    assert_eq!(s.rx.received().len(), 3);
+}
+
+#[tokio::test]
+async fn a_test_event_goes_through_the_real_pipeline_marked_as_a_test() {
+    let s = setup(true).await;
+    let msg = s
+        .app
+        .call_ok(
+            "send_test_event",
+            &[
+                ("app", "demo"),
+                ("id", s.hook_id()),
+                ("graph", "instant_payment"),
+                ("state", "unpaid"),
+            ],
+        )
+        .await;
+    let msg = msg.as_str().unwrap().to_string();
+    let got = s.rx.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1);
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(
+        (body["graph"].as_str(), body["state"].as_str()),
+        (Some("instant_payment"), Some("unpaid"))
+    );
+    assert_eq!(got[0].header("webhook-id"), Some(msg.as_str()));
+    let mut trigger = String::new();
+    for _ in 0..100 {
+        if let Some(t) = sqlx::query_scalar::<_, String>("SELECT trigger FROM attempts")
+            .fetch_optional(&s.app.db)
+            .await
+            .unwrap()
+        {
+            trigger = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(trigger, "test");
+    let (st, e) = error_of(
+        s.app
+            .call(
+                "send_test_event",
+                &[
+                    ("app", "demo"),
+                    ("id", s.hook_id()),
+                    ("graph", "instant"),
+                    ("state", "unpaid"),
+                ],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!((st, e["field"].as_str()), (400, Some("state")));
+}
+
+#[tokio::test]
+async fn the_live_log_streams_a_change_when_a_delivery_is_recorded() {
+    let s = setup(true).await;
+    let mut res = s
+        .app
+        .client
+        .get(s.app.url("/apps/demo/deliveries/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    s.book().await;
+    let chunk = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let c = res.chunk().await.unwrap().unwrap();
+            let t = String::from_utf8_lossy(&c).to_string();
+            if t.contains("changed") {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("an event arrives");
+    assert!(chunk.contains("data: changed"));
+    let anon = new_client();
+    let res = anon
+        .get(s.app.url("/apps/demo/deliveries/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 200, "anonymous callers get no stream");
+}

@@ -1,0 +1,77 @@
+//! The delivery log as the panel shows it: one row per message, its attempts, and the filters.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageOut {
+    pub id: i64,
+    pub msg_id: String,
+    pub webhook_id: String,
+    pub webhook_name: String,
+    pub booking_id: String,
+    pub graph: String,
+    pub state: String,
+    pub action: String,
+    /// pending, delivering, delivered, retrying, failed, or held (its webhook is disabled).
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_status_code: Option<i64>,
+    pub last_duration_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub is_test: bool,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttemptOut {
+    pub attempt: i64,
+    pub trigger: String,
+    pub outcome: String,
+    pub started_at: i64,
+    pub duration_ms: i64,
+    pub request_url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub response_status: Option<i64>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub next_attempt_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageDetail {
+    pub message: MessageOut,
+    /// The payload, pretty-printed.
+    pub payload: String,
+    pub attempts: Vec<AttemptOut>,
+}
+
+/// The log's filters; empty strings mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFilter {
+    pub webhook: String,
+    pub status: String,
+    pub graph: String,
+    pub state: String,
+    pub booking: String,
+    /// Unix ms bounds of the message's creation (0: unbounded).
+    pub from: i64,
+    pub to: i64,
+}
+
+pub const STATUSES: [&str; 6] = [
+    "pending",
+    "delivering",
+    "retrying",
+    "delivered",
+    "failed",
+    "held",
+];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogPage {
+    pub items: Vec<MessageOut>,
+    /// The cursor of the next (older) page, if any.
+    pub next_before: Option<i64>,
+}

@@ -1,0 +1,192 @@
+//! SQL of the delivery log: messages newest first with keyset paging, one message with its
+//! attempts, manual attempts and test events.
+
+use super::Db;
+use crate::domain::log::{AttemptOut, LogFilter, MessageOut};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+const MSG_COLS: &str = "d.id, d.msg_id, d.webhook_id, w.name AS webhook_name, w.enabled, d.booking_id, d.graph, \
+     d.state, d.action, d.status, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.is_test, \
+     d.created_at, (SELECT a.duration_ms FROM attempts a WHERE a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1) AS last_duration_ms";
+
+/// The status a person reads: a pending message is `retrying` after a failed attempt and
+/// `held` while its webhook is disabled.
+pub fn shown_status(status: &str, attempts: i64, enabled: bool) -> &str {
+    match status {
+        "pending" | "delivering" if !enabled => "held",
+        "pending" if attempts > 0 => "retrying",
+        s => s,
+    }
+}
+
+fn message(r: &SqliteRow) -> MessageOut {
+    let status: String = r.get("status");
+    let attempts: i64 = r.get("attempts");
+    let enabled = r.get::<i64, _>("enabled") != 0;
+    MessageOut {
+        id: r.get("id"),
+        msg_id: r.get("msg_id"),
+        webhook_id: r.get("webhook_id"),
+        webhook_name: r.get("webhook_name"),
+        booking_id: r.get("booking_id"),
+        graph: r.get("graph"),
+        state: r.get("state"),
+        action: r.get("action"),
+        status: shown_status(&status, attempts, enabled).to_string(),
+        attempts,
+        next_attempt_at: (status == "pending").then(|| r.get("next_attempt_at")),
+        last_status_code: r.get("last_status_code"),
+        last_duration_ms: r.get("last_duration_ms"),
+        last_error: r.get("last_error"),
+        is_test: r.get::<i64, _>("is_test") != 0,
+        created_at: r.get("created_at"),
+    }
+}
+
+/// One page of an app's messages, newest first, older than `before` (a message id).
+pub async fn messages(
+    db: &Db,
+    app_id: i64,
+    f: &LogFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<MessageOut>> {
+    let (status, extra) = match f.status.as_str() {
+        "" => (None, ""),
+        "held" => (
+            None,
+            " AND w.enabled = 0 AND d.status IN ('pending', 'delivering')",
+        ),
+        "retrying" => (Some("pending"), " AND d.attempts > 0 AND w.enabled = 1"),
+        "pending" => (Some("pending"), " AND d.attempts = 0 AND w.enabled = 1"),
+        "delivering" => (Some("delivering"), " AND w.enabled = 1"),
+        s => (Some(s), ""),
+    };
+    let opt = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    let sql = format!(
+        "SELECT {MSG_COLS} FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.app_id = ? AND (? IS NULL OR d.id < ?) AND (? IS NULL OR d.webhook_id = ?) \
+         AND (? IS NULL OR d.status = ?) AND (? IS NULL OR d.graph = ?) AND (? IS NULL OR d.state = ?) \
+         AND (? IS NULL OR d.booking_id = ?) AND (? = 0 OR d.created_at >= ?) AND (? = 0 OR d.created_at <= ?){extra} \
+         ORDER BY d.id DESC LIMIT ?"
+    );
+    let (webhook, graph, state, booking) = (
+        opt(&f.webhook),
+        opt(&f.graph),
+        opt(&f.state),
+        opt(&f.booking),
+    );
+    let rows = sqlx::query(&sql)
+        .bind(app_id)
+        .bind(before)
+        .bind(before)
+        .bind(&webhook)
+        .bind(&webhook)
+        .bind(status)
+        .bind(status)
+        .bind(&graph)
+        .bind(&graph)
+        .bind(&state)
+        .bind(&state)
+        .bind(&booking)
+        .bind(&booking)
+        .bind(f.from)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.to)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.iter().map(message).collect())
+}
+
+/// A message of this app by its `msg_…` id, with its payload and attempts.
+pub async fn message_detail(
+    db: &Db,
+    app_id: i64,
+    msg_id: &str,
+) -> sqlx::Result<Option<(MessageOut, String, Vec<AttemptOut>)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {MSG_COLS}, d.payload FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.app_id = ? AND d.msg_id = ?"
+    ))
+    .bind(app_id)
+    .bind(msg_id)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let m = message(&row);
+    let payload: String = row.get("payload");
+    let rows = sqlx::query(
+        "SELECT attempt, trigger, outcome, started_at, duration_ms, request_url, request_headers, \
+         response_status, response_headers, response_body, error, next_attempt_at \
+         FROM attempts WHERE delivery_id = ? ORDER BY id",
+    )
+    .bind(m.id)
+    .fetch_all(db)
+    .await?;
+    let pairs = |s: Option<String>| -> Vec<(String, String)> {
+        s.and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    };
+    let attempts = rows
+        .iter()
+        .map(|r| AttemptOut {
+            attempt: r.get("attempt"),
+            trigger: r.get("trigger"),
+            outcome: r.get("outcome"),
+            started_at: r.get("started_at"),
+            duration_ms: r.get("duration_ms"),
+            request_url: r.get("request_url"),
+            request_headers: pairs(r.get("request_headers")),
+            response_status: r.get("response_status"),
+            response_headers: pairs(r.get("response_headers")),
+            response_body: r.get("response_body"),
+            error: r.get("error"),
+            next_attempt_at: r.get("next_attempt_at"),
+        })
+        .collect();
+    Ok(Some((m, payload, attempts)))
+}
+
+/// Takes a message for a manual attempt: any status but one being sent right now.
+/// Returns the claim, or `None` when it is in flight.
+pub async fn claim_for_manual(
+    db: &Db,
+    app_id: i64,
+    msg_id: &str,
+    now: i64,
+    lease_until: i64,
+) -> sqlx::Result<Option<(crate::store::deliveries::Claimed, String)>> {
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let r = sqlx::query(
+        "SELECT id, msg_id, app_id, webhook_id, payload, attempts, is_test, status FROM deliveries \
+         WHERE app_id = ? AND msg_id = ? AND NOT (status = 'delivering' AND lease_until >= ?)",
+    )
+    .bind(app_id)
+    .bind(msg_id)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(r) = r else { return Ok(None) };
+    let id: i64 = r.get("id");
+    sqlx::query("UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE id = ?")
+        .bind(lease_until)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some((
+        crate::store::deliveries::Claimed {
+            id,
+            msg_id: r.get("msg_id"),
+            app_id: r.get("app_id"),
+            webhook_id: r.get("webhook_id"),
+            payload: r.get("payload"),
+            attempts: r.get("attempts"),
+            is_test: r.get::<i64, _>("is_test") != 0,
+        },
+        r.get("status"),
+    )))
+}
