@@ -38,6 +38,9 @@ pub struct AppState {
     pub worker: Arc<crate::delivery::worker::Worker>,
     /// Ids of apps whose delivery log just changed, for the live log.
     pub changes: tokio::sync::broadcast::Sender<i64>,
+    /// Where this server's request inspector is reached (its listen address; 127.0.0.1 when
+    /// listening on all interfaces).
+    pub inspector_addr: SocketAddr,
 }
 
 impl AppState {
@@ -93,6 +96,11 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
+        let mut inspector_addr = listener.local_addr()?;
+        if inspector_addr.ip().is_unspecified() {
+            inspector_addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
+        }
+        crate::delivery::ssrf::register_inspector(inspector_addr);
         let settings = Arc::new(settings);
         let wake = Arc::new(tokio::sync::Notify::new());
         let metrics = Arc::new(crate::delivery::metrics::Metrics::default());
@@ -113,6 +121,7 @@ impl Application {
             metrics,
             worker,
             changes,
+            inspector_addr,
         };
         let router = router(state.clone(), session_store.clone());
         Ok(Self {
@@ -212,6 +221,14 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/apps/{app}/deliveries/live", get(live_log))
+        .route(
+            "/inspect/{token}",
+            axum::routing::any(crate::ui::inspector::ssr::capture),
+        )
+        .route(
+            "/inspect/{token}/{*rest}",
+            axum::routing::any(crate::ui::inspector::ssr::capture),
+        )
         .nest("/v2", crate::api::router())
         .route("/", get(|| async { Redirect::to("/login") }))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))

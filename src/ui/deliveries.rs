@@ -115,7 +115,11 @@ pub fn DeliveriesPage() -> impl IntoView {
         |(s, f, b, _)| list_messages(s, f, b),
     );
     let hooks = Resource::new(move || slug.get(), crate::ui::webhooks::list_webhooks);
-    listen_for_changes(slug, live, tick, before);
+    listen(
+        slug,
+        move || live.get_untracked() && before.get_untracked().is_none(),
+        tick,
+    );
     view! {
         <Title text="Delivery log" />
         <DevModeGate what="The Delivery log">
@@ -190,36 +194,39 @@ pub fn DeliveriesPage() -> impl IntoView {
     }
 }
 
-/// Refetches the first page when the server says this app's log changed (server-sent events),
-/// unless paused or looking at an older page.
-fn listen_for_changes(
+/// Bumps `tick` whenever the server says this app's log changed (server-sent events) and
+/// `active()` allows it, so the page refetches.
+pub fn listen(
     slug: Memo<String>,
-    live: RwSignal<bool>,
+    active: impl Fn() -> bool + Send + Sync + 'static,
     tick: RwSignal<u64>,
-    before: Memo<Option<i64>>,
 ) {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        use wasm_bindgen::prelude::*;
-        use wasm_bindgen::JsCast;
-        let url = format!("/apps/{}/deliveries/live", slug.get());
-        let Ok(es) = web_sys::EventSource::new(&url) else {
-            return;
-        };
-        let cb = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-            if live.get_untracked() && before.get_untracked().is_none() {
-                tick.update(|t| *t += 1);
-            }
+    {
+        let active = std::sync::Arc::new(active);
+        Effect::new(move |_| {
+            use wasm_bindgen::prelude::*;
+            use wasm_bindgen::JsCast;
+            let url = format!("/apps/{}/deliveries/live", slug.get());
+            let Ok(es) = web_sys::EventSource::new(&url) else {
+                return;
+            };
+            let active = active.clone();
+            let cb = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+                if active() {
+                    tick.update(|t| *t += 1);
+                }
+            });
+            es.set_onmessage(Some(cb.as_ref().unchecked_ref()));
+            let holder = send_wrapper::SendWrapper::new((es, cb));
+            on_cleanup(move || {
+                let (es, _cb) = holder.take();
+                es.close();
+            });
         });
-        es.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-        let holder = send_wrapper::SendWrapper::new((es, cb));
-        on_cleanup(move || {
-            let (es, _cb) = holder.take();
-            es.close();
-        });
-    });
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (slug, live, tick, before);
+    let _ = (slug, active, tick);
 }
 
 #[component]

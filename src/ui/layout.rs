@@ -271,13 +271,15 @@ fn ProfileMenu(email: String) -> impl IntoView {
 fn SideNav(slug: String) -> impl IntoView {
     let DevMode(dev) = expect_context::<DevMode>();
     let href = move |section: &str| format!("/apps/{slug}/{section}");
-    let (webhooks, deliveries) = (href("webhooks"), href("deliveries"));
+    let (webhooks, deliveries, inspector) =
+        (href("webhooks"), href("deliveries"), href("inspector"));
     view! {
         <nav class="sidenav" aria-label="Sections">
             <A href=href("bookings")>"Bookings"</A>
             <Show when=move || dev.get()>
                 <A href=webhooks.clone()>"Webhooks"</A>
                 <A href=deliveries.clone()>"Delivery log"</A>
+                <A href=inspector.clone()>"Inspector"</A>
             </Show>
             <A href=href("settings")>"Settings"</A>
         </nav>

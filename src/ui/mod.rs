@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bookings;
 pub mod deliveries;
+pub mod inspector;
 pub mod layout;
 pub mod settings;
 pub mod webhooks;
@@ -53,6 +54,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("webhooks/:id") view=webhooks::WebhookPage />
                     <Route path=path!("deliveries") view=deliveries::DeliveriesPage />
                     <Route path=path!("deliveries/:msg") view=deliveries::MessagePage />
+                    <Route path=path!("inspector") view=inspector::InspectorPage />
+                    <Route path=path!("inspector/:bin") view=inspector::BinPage />
                     <Route path=path!("settings") view=settings::SettingsPage />
                 </ParentRoute>
             </Routes>

@@ -856,3 +856,143 @@ async fn the_live_log_streams_a_change_when_a_delivery_is_recorded() {
         .unwrap();
     assert_ne!(res.status(), 200, "anonymous callers get no stream");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The request inspector
+
+#[tokio::test]
+async fn a_bin_records_requests_and_checks_the_signature_of_its_webhook() {
+    // The default SSRF policy (nothing private allowed): the bin works anyway.
+    let dir = tempfile::tempdir().unwrap();
+    let mut st = test_settings(dir.path());
+    st.delivery_enabled = true;
+    let app = spawn_app_with(st, dir).await;
+    app.setup_admin().await;
+    let bin = app
+        .call_ok("create_bin", &[("app", "demo"), ("name", "seed")])
+        .await;
+    let bin = bin.as_str().unwrap().to_string();
+    assert_eq!(bin.len(), 32, "an unguessable token");
+    let d = app
+        .call_ok("get_bin", &[("app", "demo"), ("bin", &bin)])
+        .await;
+    let url = d["bin"]["url"].as_str().unwrap().to_string();
+    assert!(url.ends_with(&format!("/inspect/{bin}")));
+
+    // Anything sent to it is recorded.
+    let res = reqwest::Client::new()
+        .put(format!("{url}/deep/path?x=1"))
+        .header("x-custom", "yes")
+        .body("{\"hello\": \"world\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let d = app
+        .call_ok("get_bin", &[("app", "demo"), ("bin", &bin)])
+        .await;
+    let r = &d["requests"][0];
+    assert_eq!(r["method"], "PUT");
+    assert_eq!(r["path"], format!("/inspect/{bin}/deep/path?x=1"));
+    assert!(
+        r["body"]
+            .as_str()
+            .unwrap()
+            .contains("\n  \"hello\": \"world\""),
+        "pretty JSON"
+    );
+    assert!(
+        r["signature"].is_null(),
+        "no linked webhook, nothing to check"
+    );
+    assert_eq!(
+        reqwest::get(app.url("/inspect/notabin"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // One click makes a webhook that points here; a booking transition arrives signed.
+    let hook = app
+        .call_ok("webhook_for_bin", &[("app", "demo"), ("bin", &bin)])
+        .await;
+    assert!(hook.is_string());
+    let api = app.api_for("demo").await;
+    let res_id = api.resource().await;
+    api.booking(&res_id, "instant", json!({})).await;
+    let mut sig = Value::Null;
+    for _ in 0..200 {
+        let d = app
+            .call_ok("get_bin", &[("app", "demo"), ("bin", &bin)])
+            .await;
+        if d["requests"].as_array().unwrap().len() >= 2 {
+            sig = d["requests"][0]["signature"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        sig,
+        json!({"Ok": null}),
+        "the delivery reached the bin with a valid signature"
+    );
+
+    // Another app does not see it; other private addresses stay refused.
+    app.call_ok("create_app", &[("name", "Other"), ("slug", "other")])
+        .await;
+    let (s, _) = error_of(
+        app.call("get_bin", &[("app", "other"), ("bin", &bin)])
+            .await,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = error_of(
+        app.call("delete_bin", &[("app", "other"), ("bin", &bin)])
+            .await,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, e) = api
+        .post("/webhooks", json!({"url": format!("{}/elsewhere", app.base), "events": [{"graph": "instant", "state": "confirmed"}]}))
+        .await;
+    assert_eq!(
+        s, 422,
+        "only the inspector's own paths are let through: {e}"
+    );
+    app.call_ok("delete_bin", &[("app", "demo"), ("bin", &bin)])
+        .await;
+    assert_eq!(
+        reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_bin_keeps_only_its_last_hundred_requests() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let bin = app
+        .call_ok("create_bin", &[("app", "demo"), ("name", "")])
+        .await;
+    let url = format!("{}/inspect/{}", app.base, bin.as_str().unwrap());
+    let c = reqwest::Client::new();
+    for i in 0..105 {
+        c.post(&url).body(format!("{i}")).send().await.unwrap();
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bin_requests")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 100);
+    let oldest: Vec<u8> = sqlx::query_scalar("SELECT body FROM bin_requests ORDER BY id LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(oldest, b"5");
+}
