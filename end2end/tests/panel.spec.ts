@@ -232,3 +232,66 @@ test('a webhook is created through the matrix, edited, its secret rotated, and d
   await expect(page.getByRole('heading', { name: 'Developer Mode is off' })).toBeVisible();
   await expect(page.locator('.gate')).toContainText('switch Developer Mode on');
 });
+
+test('the seed story: a bin, a webhook to it, a booking confirmed, the delivery live in the log and the bin', async ({ page }) => {
+  await signIn(page);
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await page.getByLabel('Profile').click();
+  await page.getByRole('switch', { name: 'Developer Mode' }).check({ force: true });
+  await page.getByLabel('Profile').click();
+
+  await nav.getByRole('link', { name: 'Inspector' }).click();
+  await page.getByLabel('Name').fill('seed bin');
+  await page.getByRole('button', { name: 'Create bin' }).click();
+  await expect(page).toHaveURL(/\/inspector\/[A-Za-z0-9]{32}$/);
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Create a webhook that points here' }).click();
+  await expect(page.getByText('Linked to the webhook')).toBeVisible();
+
+  // Keep the delivery log open in a second tab, live.
+  const log = await page.context().newPage();
+  await log.goto('/apps/demo/deliveries');
+  await log.waitForFunction(() => (window as any).__bookhook_hydrated === true);
+  const before = await log.locator('[data-testid="log"] tbody tr').count();
+
+  await page.goto('/apps/demo/bookings');
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'New booking' }).click();
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
+  await form.getByLabel('Graph').selectOption('confirm_decline');
+  await form.getByLabel('What').fill('Seed session');
+  await form.getByLabel('Start (UTC)').fill('2030-02-01T09:00');
+  await form.getByLabel('End (UTC)').fill('2030-02-01T10:00');
+  await form.getByLabel('Customer name').fill('Ada Lovelace');
+  await form.getByLabel('Customer email').fill('ada@example.org');
+  await form.getByRole('button', { name: 'Create booking' }).click();
+  await expect(page.getByTestId('booking-state')).toHaveText('tentative');
+  await page.getByRole('button', { name: 'confirm', exact: true }).click();
+  await expect(page.getByTestId('booking-state')).toHaveText('confirmed');
+
+  // The log updates by itself: tentative and confirmed, both delivered.
+  const rows = log.locator('[data-testid="log"] tbody tr');
+  await expect(rows).toHaveCount(before + 2);
+  await expect(rows.first()).toContainText('confirm_decline → confirmed');
+  await expect(rows.first()).toContainText('delivered');
+
+  // The bin shows the request with a valid signature.
+  await page.goto('/apps/demo/inspector');
+  await page.getByRole('link', { name: 'seed bin' }).click();
+  const captured = page.getByTestId('captured').locator('> li');
+  await expect(captured).toHaveCount(2);
+  await expect(captured.first()).toContainText('signature valid');
+  await expect(captured.first()).toContainText('"state": "confirmed"');
+
+  // Open the attempt and redeliver it.
+  await rows.first().getByRole('link').first().click();
+  await expect(log.getByTestId('message-status')).toHaveText('delivered');
+  await expect(log.getByTestId('payload')).toContainText('"state": "confirmed"');
+  await expect(log.getByTestId('attempts').locator('> li')).toHaveCount(1);
+  await log.waitForFunction(() => (window as any).__bookhook_hydrated === true);
+  await log.getByRole('button', { name: 'Redeliver now' }).click();
+  await expect(log.getByTestId('attempts').locator('> li')).toHaveCount(2);
+  await expect(log.getByTestId('attempts').locator('> li').first()).toContainText('manual');
+  await page.reload();
+  await expect(page.getByTestId('captured').locator('> li')).toHaveCount(3);
+});
