@@ -5,6 +5,7 @@ const shot = (name: string) => `screenshots/${name}.png`;
 const hydrated = (page: Page) => page.waitForFunction(() => (window as any).__bookhook_hydrated === true);
 
 test('panel screenshots', async ({ page }) => {
+  test.setTimeout(120_000);
   await page.goto('/setup');
   await hydrated(page);
   await page.screenshot({ path: shot('setup') });
@@ -14,6 +15,25 @@ test('panel screenshots', async ({ page }) => {
   await expect(page).toHaveURL(/\/apps\/demo\/bookings$/);
   await hydrated(page);
 
+  await page.getByLabel('Profile').click();
+  await page.getByRole('switch', { name: 'Developer Mode' }).check({ force: true });
+  await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Webhooks' })).toBeVisible();
+  await page.screenshot({ path: shot('profile-menu') });
+  await page.getByLabel('Profile').click();
+
+  // A bin with a webhook pointing at it, so deliveries really happen.
+  await page.goto('/apps/demo/inspector');
+  await hydrated(page);
+  await page.getByLabel('Name').fill('My endpoint');
+  await page.getByRole('button', { name: 'Create bin' }).click();
+  await expect(page).toHaveURL(/\/inspector\/[A-Za-z0-9]{32}$/);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create a webhook that points here' }).click();
+  await expect(page.getByText('Linked to the webhook')).toBeVisible();
+  const binUrl = page.url();
+
+  await page.goto('/apps/demo/bookings');
+  await hydrated(page);
   await page.locator('input[name="name"]').fill('Studio A');
   await page.getByRole('button', { name: 'Create resource' }).click();
   const graphs: [string, string, string][] = [
@@ -37,6 +57,7 @@ test('panel screenshots', async ({ page }) => {
     await form.getByRole('button', { name: 'Create booking' }).click();
     await expect(page).toHaveURL(/bookings\/[0-9a-f-]{36}$/);
     if (action) {
+      await hydrated(page);
       await page.getByRole('button', { name: action, exact: true }).click();
       await expect(page.getByTestId('timeline').locator('li')).toHaveCount(2);
     }
@@ -46,6 +67,23 @@ test('panel screenshots', async ({ page }) => {
   await hydrated(page);
   await page.screenshot({ path: shot('bookings') });
 
+  await page.goto('/apps/demo/deliveries');
+  await hydrated(page);
+  await expect(page.locator('[data-testid="log"] tbody tr')).toHaveCount(7);
+  await page.screenshot({ path: shot('deliveries') });
+  await page.locator('[data-testid="log"] tbody tr').first().getByRole('link').first().click();
+  await expect(page.getByTestId('attempts')).toBeVisible();
+  await page.screenshot({ path: shot('message'), fullPage: true });
+
+  await page.goto(binUrl);
+  await expect(page.getByTestId('captured')).toBeVisible();
+  await page.screenshot({ path: shot('inspector') });
+
+  await page.goto('/apps/demo/webhooks');
+  await page.locator('[data-testid="webhooks"] tbody tr').first().getByRole('link').click();
+  await expect(page.getByRole('button', { name: 'Save changes' })).toBeVisible();
+  await page.screenshot({ path: shot('webhook'), fullPage: true });
+
   await page.goto('/apps/demo/settings');
   await hydrated(page);
   await page.getByLabel('Label').fill('production server');
@@ -53,13 +91,8 @@ test('panel screenshots', async ({ page }) => {
   await expect(page.getByTestId('new-api-key')).toBeVisible();
   await page.screenshot({ path: shot('settings'), fullPage: true });
 
-  await page.getByLabel('Profile').click();
-  await page.getByRole('switch', { name: 'Developer Mode' }).check({ force: true });
-  await expect(page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Webhooks' })).toBeVisible();
-  await page.screenshot({ path: shot('profile-menu') });
-
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto('/apps/demo/bookings');
+  await page.goto('/apps/demo/deliveries');
   await hydrated(page);
   await page.screenshot({ path: shot('phone') });
 });

@@ -199,10 +199,11 @@ impl Worker {
         }
     }
 
-    /// A claim outlives the longest attempt by a wide margin, so only a dead worker's claims
-    /// expire.
+    /// A claim outlives the longest attempt (the timeout, plus recording) by a wide margin, so
+    /// only a dead worker's claims expire. Messages are claimed only when a slot is free to
+    /// send them at once, so no claim waits in a queue.
     fn lease_ms(&self) -> i64 {
-        (self.cfg.timeout.as_millis() as i64) * 2 + 60_000
+        (self.cfg.timeout.as_millis() as i64) * 2 + 10_000
     }
 
     /// Sends one message once and says what happened; never fails.

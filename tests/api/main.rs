@@ -3,6 +3,7 @@
 mod accounts;
 mod apps;
 mod bookings;
+mod crash;
 mod delivery;
 mod helpers;
 mod pages;

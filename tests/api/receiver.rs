@@ -22,6 +22,7 @@ pub struct Received {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub at: Instant,
 }
 
 impl Received {
@@ -129,6 +130,7 @@ impl Receiver {
                 path,
                 headers,
                 body,
+                at: Instant::now(),
             });
             let reply = self
                 .script
