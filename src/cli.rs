@@ -21,6 +21,13 @@ Settings (defaults, then bookhook.toml, then environment variables):
   BOOKHOOK_ADMIN_PASSWORD        at start-up when none exists (environment only)
   BOOKHOOK_ALLOWED_TARGET_SUBNETS  comma-separated CIDRs that webhooks may call although they are
                                 not public (e.g. 10.0.0.0/8)   [default: none]
+  BOOKHOOK_DELIVERY_ENABLED      run the delivery worker here  [default: true]
+  BOOKHOOK_DELIVERY_TIMEOUT_SECS per-attempt timeout           [default: 15]
+  BOOKHOOK_RETRY_SCHEDULE        delays between attempts       [default: 5s, 5m, 30m, 2h, 5h, 10h, 10h]
+  BOOKHOOK_DELIVERY_CONCURRENCY  messages in flight at once    [default: 256]
+  BOOKHOOK_DELIVERY_CONCURRENCY_PER_ENDPOINT                   [default: 32]
+  BOOKHOOK_DISABLE_FAILING_AFTER_HOURS  disable a webhook failing this long [default: 120]
+  BOOKHOOK_RETENTION_DAYS        purge attempts and finished messages older than this [default: 30]
   BOOKHOOK_CONFIG                path of the settings file        [default: ./bookhook.toml if present]
 In bookhook.toml the keys are the names without the prefix, in lower case (listen = \"…\").";
 

@@ -60,6 +60,8 @@ pub struct Settings {
     pub delivery_concurrency_per_endpoint: usize,
     /// A webhook with nothing but failures for this many hours is disabled.
     pub disable_failing_after_hours: u64,
+    /// Attempts and finished messages older than this are purged.
+    pub retention_days: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +81,7 @@ struct FileSettings {
     delivery_concurrency: Option<usize>,
     delivery_concurrency_per_endpoint: Option<usize>,
     disable_failing_after_hours: Option<u64>,
+    retention_days: Option<u64>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -190,7 +193,9 @@ impl Settings {
             1,
             24 * 365,
         )?;
+        let retention_days = number(&env, "RETENTION_DAYS", f.retention_days, 30, 1, 3650)?;
         Ok(Self {
+            retention_days,
             delivery_enabled,
             delivery_timeout_secs,
             retry_schedule,

@@ -168,6 +168,15 @@ impl Application {
             Ok(())
         });
 
+        let db = self.state.db.clone();
+        let stop = shutdown.clone();
+        let wake = self.state.wake.clone();
+        let retention = Duration::from_secs(self.state.settings.retention_days * 24 * 3600);
+        tasks.spawn(async move {
+            crate::delivery::housekeeping::run(db, retention, wake, stop).await;
+            Ok(())
+        });
+
         if self.state.settings.delivery_enabled {
             let worker = self.state.worker.clone();
             let stop = shutdown.clone();

@@ -6,7 +6,7 @@ use crate::domain::subscription::{EventRef, SecretOut, WebhookOut};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
 use crate::ui::settings::copy_to_clipboard;
-use crate::ui::widgets::{EmptyState, FormError};
+use crate::ui::widgets::{format_time, EmptyState, FormError};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
@@ -66,6 +66,163 @@ pub async fn save_webhook(
     .map_err(panel::from_engine)?;
     tracing::info!(app = %app.slug, webhook = %h.id, user_id = user.id, "webhook saved");
     Ok(h.out(None))
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HealthOut {
+    /// `healthy`, `failing` (since `failing_since`) or `disabled` (`disabled_reason`).
+    pub state: String,
+    pub failing_since: Option<i64>,
+    pub disabled_reason: Option<String>,
+    /// Messages waiting while the webhook is disabled.
+    pub held: i64,
+    /// Attempts of the last 24 hours, per hour, oldest first: (delivered, failed).
+    pub hours: Vec<(i64, i64)>,
+    pub success_rate: Option<f64>,
+    pub p50_ms: Option<i64>,
+    pub p95_ms: Option<i64>,
+    pub replay: Option<ReplayOut>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReplayOut {
+    pub total: i64,
+    pub done: i64,
+    pub finished: bool,
+    pub since: i64,
+}
+
+#[server(prefix = "/api", endpoint = "webhook_health")]
+pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
+    use crate::panel;
+    use sqlx::Row;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    let h = crate::engine::webhooks::get(&st.db, app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
+    let now = crate::store::now_ms();
+    let from = now - 24 * 3_600_000;
+    let rows = sqlx::query(
+        "SELECT started_at, duration_ms, outcome FROM attempts WHERE webhook_id = ? AND started_at >= ? \
+         ORDER BY started_at DESC LIMIT 20000",
+    )
+    .bind(&id)
+    .bind(from)
+    .fetch_all(&st.db)
+    .await?;
+    let mut hours = vec![(0i64, 0i64); 24];
+    let mut durations = Vec::with_capacity(rows.len());
+    let mut ok = 0;
+    for r in &rows {
+        let at: i64 = r.get("started_at");
+        let slot = (((at - from) / 3_600_000).clamp(0, 23)) as usize;
+        if r.get::<&str, _>("outcome") == "delivered" {
+            hours[slot].0 += 1;
+            ok += 1;
+        } else {
+            hours[slot].1 += 1;
+        }
+        durations.push(r.get::<i64, _>("duration_ms"));
+    }
+    durations.sort_unstable();
+    let pct = |p: f64| {
+        durations
+            .get(((durations.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+    };
+    let failing_since: Option<i64> =
+        sqlx::query_scalar("SELECT failing_since FROM webhooks WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&st.db)
+            .await?;
+    let held: i64 = if h.enabled {
+        0
+    } else {
+        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE webhook_id = ? AND status IN ('pending', 'delivering')")
+            .bind(&id)
+            .fetch_one(&st.db)
+            .await?
+    };
+    let replay = sqlx::query("SELECT total, done, status, since FROM replays WHERE webhook_id = ? ORDER BY id DESC LIMIT 1")
+        .bind(&id)
+        .fetch_optional(&st.db)
+        .await?
+        .map(|r| ReplayOut {
+            total: r.get("total"),
+            done: r.get("done"),
+            finished: r.get::<&str, _>("status") == "finished",
+            since: r.get("since"),
+        });
+    Ok(HealthOut {
+        state: if !h.enabled {
+            "disabled".into()
+        } else if failing_since.is_some() {
+            "failing".into()
+        } else {
+            "healthy".into()
+        },
+        failing_since,
+        disabled_reason: h.disabled_reason.clone(),
+        held,
+        hours,
+        success_rate: (!rows.is_empty()).then(|| ok as f64 / rows.len() as f64),
+        p50_ms: pct(0.5),
+        p95_ms: pct(0.95),
+        replay,
+    })
+}
+
+/// Re-enables a disabled webhook; its held messages go out at once.
+#[server(prefix = "/api", endpoint = "reenable_webhook")]
+pub async fn reenable_webhook(app: String, id: String) -> PanelResult<()> {
+    use crate::engine::webhooks::{self as ew, WebhookInput};
+    use crate::panel;
+    let (st, _, app) = panel::user_and_app(&app).await?;
+    ew::update(
+        &st.db,
+        &st.settings.allowed_target_subnets,
+        app.id,
+        &id,
+        WebhookInput {
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(panel::from_engine)?;
+    st.committed(app.id);
+    Ok(())
+}
+
+/// Replays every failed message of this webhook created since `since` (a `datetime-local`
+/// value read as UTC); the job runs in the background and survives restarts.
+#[server(prefix = "/api", endpoint = "replay_failed")]
+pub async fn replay_failed(app: String, id: String, since: String) -> PanelResult<i64> {
+    use crate::error::PanelError;
+    use crate::panel;
+    let (st, user, app) = panel::user_and_app(&app).await?;
+    crate::engine::webhooks::get(&st.db, app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
+    let since_ms = if since.trim().is_empty() {
+        0
+    } else {
+        crate::domain::booking::parse_time(&format!("{}:00Z", since.trim()))
+            .or_else(|| crate::domain::booking::parse_time(since.trim()))
+            .ok_or_else(|| {
+                PanelError::field("since", "Give a date and time, e.g. 2026-11-28T09:00.")
+            })?
+    };
+    match crate::delivery::housekeeping::start_replay(&st.db, app.id, &id, since_ms).await? {
+        Some(job) => {
+            tracing::info!(app = %app.slug, webhook = %id, job, user_id = user.id, "bulk replay started");
+            Ok(job)
+        }
+        None => Err(PanelError::conflict(
+            Some("since"),
+            "No failed deliveries of this webhook since then.",
+        )),
+    }
 }
 
 /// Sends an example booking of this graph/state through the real pipeline, marked as a test.
@@ -289,6 +446,7 @@ pub fn WebhookPage() -> impl IntoView {
                                         view! { <span class="badge muted">"disabled"</span> }.into_any()
                                     }}
                                 </div>
+                                <HealthCard id=id.clone() />
                                 <WebhookForm initial=Some(w) />
                                 <TestEventCard id=id.clone() />
                                 <SecretCard id=id.clone() />
@@ -470,6 +628,131 @@ fn MatrixRow(graph: Graph, selected: RwSignal<BTreeSet<(String, String)>>) -> im
                 })
                 .collect_view()}
         </div>
+    }
+}
+
+#[component]
+fn HealthCard(id: String) -> impl IntoView {
+    let slug = use_app_slug();
+    let reenable = ServerAction::<ReenableWebhook>::new();
+    let replay = ServerAction::<ReplayFailed>::new();
+    let tick = RwSignal::new(0u64);
+    let live = RwSignal::new(true);
+    crate::ui::deliveries::listen(slug, move || live.get_untracked(), tick);
+    let id_r = id.clone();
+    let health = Resource::new(
+        move || {
+            (
+                slug.get(),
+                tick.get(),
+                reenable.version().get(),
+                replay.version().get(),
+            )
+        },
+        move |(s, _, _, _)| webhook_health(s, id_r.clone()),
+    );
+    // A running replay advances without a delivery event of its own: poll while it runs.
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if let Some(Ok(h)) = health.get_untracked() {
+                    if h.replay.is_some_and(|r| !r.finished) {
+                        tick.update(|t| *t += 1);
+                    }
+                }
+            },
+            std::time::Duration::from_millis(700),
+        );
+        if let Ok(h) = handle {
+            on_cleanup(move || h.clear());
+        }
+    }
+    let err = Signal::derive(move || {
+        replay
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| reenable.value().get().and_then(Result::err))
+    });
+    let since = RwSignal::new(String::new());
+    view! {
+        <section class="card" data-testid="health">
+            <h2>"Health, last 24 hours"</h2>
+            <Transition fallback=|| ()>
+                {move || {
+                    let id = id.clone();
+                    Suspend::new(async move {
+                        let Ok(h) = health.await else { return ().into_any() };
+                        let state = match h.state.as_str() {
+                            "healthy" => view! { <span class="badge ok">"healthy"</span> }.into_any(),
+                            "failing" => view! {
+                                <span class="badge warn">{format!("failing since {}", h.failing_since.map(format_time).unwrap_or_default())}</span>
+                            }.into_any(),
+                            _ => view! {
+                                <span class="badge danger">{format!("disabled ({})", match h.disabled_reason.as_deref() {
+                                    Some("gone") => "the endpoint answered 410 Gone",
+                                    Some("failing") => "nothing but failures for too long",
+                                    _ => "turned off by hand",
+                                })}</span>
+                            }.into_any(),
+                        };
+                        let max = h.hours.iter().map(|(a, b)| a + b).max().unwrap_or(0).max(1);
+                        let id2 = id.clone();
+                        view! {
+                            <div class="health-row">
+                                {state}
+                                <span>{h.success_rate.map(|r| format!("{:.1} % delivered", r * 100.0)).unwrap_or_else(|| "no attempts".into())}</span>
+                                <span class="muted">{match (h.p50_ms, h.p95_ms) {
+                                    (Some(a), Some(b)) => format!("p50 {a} ms · p95 {b} ms"),
+                                    _ => String::new(),
+                                }}</span>
+                            </div>
+                            <svg class="chart" viewBox="0 0 240 48" preserveAspectRatio="none" role="img"
+                                aria-label="Attempts per hour over the last 24 hours: delivered in green, failed in red">
+                                {h.hours.iter().enumerate().map(|(i, (ok, bad))| {
+                                    let x = i as f64 * 10.0 + 1.0;
+                                    let hok = *ok as f64 / max as f64 * 46.0;
+                                    let hbad = *bad as f64 / max as f64 * 46.0;
+                                    view! {
+                                        <rect x=x y=48.0 - hok width=8 height=hok class="bar-ok" />
+                                        <rect x=x y=48.0 - hok - hbad width=8 height=hbad class="bar-bad" />
+                                    }
+                                }).collect_view()}
+                            </svg>
+                            {(h.held > 0).then(|| view! {
+                                <p>
+                                    <button class="btn primary" on:click=move |_| {
+                                        reenable.dispatch(ReenableWebhook { app: slug.get_untracked(), id: id2.clone() });
+                                    }>{format!("Re-enable and deliver the {} held message{}", h.held, if h.held == 1 { "" } else { "s" })}</button>
+                                </p>
+                            })}
+                            {h.replay.clone().map(|r| view! {
+                                <div class="replay" data-testid="replay">
+                                    <progress max=r.total.max(1) value=r.done></progress>
+                                    <span>{if r.finished {
+                                        format!("Replay finished: {} failed message{} re-queued.", r.done, if r.done == 1 { "" } else { "s" })
+                                    } else {
+                                        format!("Replaying: {} of {}", r.done, r.total)
+                                    }}</span>
+                                </div>
+                            })}
+                            <div class="form inline">
+                                <label>
+                                    "Replay failed deliveries since (UTC)"
+                                    <input type="datetime-local" prop:value=move || since.get() on:input=move |ev| since.set(event_target_value(&ev)) />
+                                </label>
+                                <button class="btn" on:click=move |_| {
+                                    replay.dispatch(ReplayFailed { app: slug.get_untracked(), id: id.clone(), since: since.get_untracked() });
+                                }>"Replay failed"</button>
+                            </div>
+                        }.into_any()
+                    })
+                }}
+            </Transition>
+            <FormError err field="since" />
+            <FormError err field="" />
+        </section>
     }
 }
 

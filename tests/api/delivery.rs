@@ -996,3 +996,162 @@ async fn a_bin_keeps_only_its_last_hundred_requests() {
         .unwrap();
     assert_eq!(oldest, b"5");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bulk replay, retention, health
+
+#[tokio::test]
+async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restart() {
+    use bookhook::delivery::housekeeping::{replay_step, start_replay};
+    let s = setup(false).await;
+    let schedule = bookhook::delivery::retry::RetrySchedule::parse("1s").unwrap();
+    let wide = WorkerConfig {
+        schedule,
+        max_in_flight: 1000,
+        max_per_endpoint: 1000,
+        ..WorkerConfig::default()
+    };
+    let w = worker(&s.app, wide.clone(), local());
+    s.rx.always(Reply::Status(500));
+    for _ in 0..250 {
+        s.book().await;
+    }
+    let now = now_ms();
+    w.step(now).await.unwrap();
+    w.step(now + 2_000).await.unwrap();
+    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'failed'")
+        .fetch_one(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(failed, 250);
+
+    let job = start_replay(&s.app.db, 1, s.hook_id(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    // The server's housekeeping runs steps too; either way the job moves 200 at a time.
+    let moved = replay_step(&s.app.db).await.unwrap();
+    assert!(moved == 200 || moved == 0, "{moved}");
+    let progress = |db: bookhook::store::Db| async move {
+        sqlx::query_as::<_, (i64, i64, String)>(
+            "SELECT total, done, status FROM replays WHERE id = ?",
+        )
+        .bind(job)
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    let (total, done, _) = progress(s.app.db.clone()).await;
+    assert_eq!(total, 250);
+    assert!(done == 200 || done == 250, "batches of 200: {done}");
+    // A new process finishes the job from its cursor.
+    let settings = (*s.app.state.settings).clone();
+    s.app.stop.cancel();
+    let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
+    let mut state = (0, 0, String::new());
+    for _ in 0..100 {
+        replay_step(&again.db).await.unwrap();
+        state = progress(again.db.clone()).await;
+        if state.2 == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!((state.1, state.2.as_str()), (250, "finished"));
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
+            .fetch_one(&again.db)
+            .await
+            .unwrap();
+    let by: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+            .fetch_all(&again.db)
+            .await
+            .unwrap();
+    assert_eq!(pending, 250, "every failed message is due again: {by:?}");
+    s.rx.always(Reply::Status(200));
+    let w2 = worker(&again, wide, local());
+    assert_eq!(w2.step(now_ms()).await.unwrap().delivered, 250);
+    assert_eq!(
+        start_replay(&again.db, 1, s.hook_id(), 0).await.unwrap(),
+        None,
+        "nothing left to replay"
+    );
+}
+
+#[tokio::test]
+async fn the_panel_starts_a_replay_and_reports_health() {
+    let s = setup(true).await;
+    s.rx.script([Reply::Status(500)]);
+    s.book().await;
+    s.book().await;
+    let mut h = Value::Null;
+    for _ in 0..100 {
+        h = s
+            .app
+            .call_ok("webhook_health", &[("app", "demo"), ("id", s.hook_id())])
+            .await;
+        if h["hours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[0].as_i64().unwrap() + x[1].as_i64().unwrap())
+            .sum::<i64>()
+            >= 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(h["hours"].as_array().unwrap().len(), 24);
+    assert_eq!(h["success_rate"], 0.5);
+    assert!(h["p50_ms"].is_i64() && h["p95_ms"].is_i64());
+    assert!(h["state"] == "healthy" || h["state"] == "failing", "{h}");
+    let (st, e) = error_of(
+        s.app
+            .call(
+                "replay_failed",
+                &[("app", "demo"), ("id", s.hook_id()), ("since", "")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (st, e["field"].as_str()),
+        (409, Some("since")),
+        "nothing has failed for good"
+    );
+    let (st, e) = error_of(
+        s.app
+            .call(
+                "replay_failed",
+                &[("app", "demo"), ("id", s.hook_id()), ("since", "soon")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!((st, e["field"].as_str()), (400, Some("since")));
+}
+
+#[tokio::test]
+async fn retention_purges_old_attempts_and_finished_messages_but_never_pending_ones() {
+    use bookhook::delivery::housekeeping::purge;
+    let s = setup(false).await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.rx.script([Reply::Status(500)]);
+    s.book().await; // will be retrying (pending)
+    s.book().await; // delivered
+    w.step(now_ms()).await.unwrap();
+    let deleted = purge(&s.app.db, now_ms() + 1_000).await.unwrap();
+    assert_eq!(deleted, 3, "two attempts and the delivered message");
+    let left: Vec<String> = sqlx::query_scalar("SELECT status FROM deliveries")
+        .fetch_all(&s.app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, vec!["pending"]);
+    assert_eq!(
+        purge(&s.app.db, now_ms() - 60_000).await.unwrap(),
+        0,
+        "nothing younger than the cutoff"
+    );
+}

@@ -36,6 +36,7 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         delivery_concurrency: 64,
         delivery_concurrency_per_endpoint: 16,
         disable_failing_after_hours: 120,
+        retention_days: 30,
     }
 }
 
