@@ -10,7 +10,7 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: help run test test-unit test-e2e build release tools test-tools fmt lint screenshots bench
+.PHONY: bench-log help run test test-unit test-e2e build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
@@ -39,9 +39,10 @@ release: test-tools
 # receiver): make bench ARGS="--n 20000 --concurrency 64"   (as fast as the client can)
 #            make bench ARGS="--rate 200 --n 4000"           (paced; latency at a steady rate)
 # Other flags: --webhooks K (deliveries = n x K), --keep (keep the data dir), --server PATH.
-# The bench binary is built without RUSTFLAGS, like the release server, so they share crates.
+# The bench binary is built like cargo-leptos builds the release server (no RUSTFLAGS, the same
+# LEPTOS_OUTPUT_NAME, which leptos_config reads at compile time), so the two share every crate.
 bench: release
-	cargo build --release --features ssr --bin bench
+	LEPTOS_OUTPUT_NAME=bookhook cargo build --release --features ssr --bin bench
 	target/release/bench $(ARGS)
 
 test: test-tools test-unit test-e2e
@@ -66,3 +67,9 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	$(LEPTOS_ENV_VARS) cargo clippy --features ssr --all-targets -- -D warnings
+
+# Seeds a fresh database with 250,000 messages and 1,000,000 attempts and times the delivery
+# log's queries (first page, deep keyset page, each filter): make bench-log [ARGS="--messages N"]
+bench-log:
+	cargo build --release --features ssr --bin logbench
+	target/release/logbench $(ARGS)

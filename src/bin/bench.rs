@@ -96,7 +96,6 @@ struct Call {
     seq: usize,
     start: Instant,
     end: Instant,
-    status: Option<u16>,
     error: Option<String>,
 }
 
@@ -421,14 +420,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 .body(body)
                 .send()
                 .await;
-            let (status, error) = match res {
+            let error = match res {
                 Ok(r) => {
                     let status = r.status();
                     let text = r.text().await.unwrap_or_default();
-                    let error = (!status.is_success()).then(|| format!("{status}: {text}"));
-                    (Some(status.as_u16()), error)
+                    (!status.is_success()).then(|| format!("{status}: {text}"))
                 }
-                Err(e) => (None, Some(e.to_string())),
+                Err(e) => Some(e.to_string()),
             };
             let end = Instant::now();
             sent.fetch_add(1, Ordering::Relaxed);
@@ -437,7 +435,6 @@ async fn run(args: Args) -> anyhow::Result<bool> {
                 seq: i,
                 start,
                 end,
-                status,
                 error,
             }
         });

@@ -45,6 +45,7 @@ fn message(r: &SqliteRow) -> MessageOut {
 }
 
 /// One page of an app's messages, newest first, older than `before` (a message id).
+/// Only the filters in use reach the SQL, so SQLite can pick the index that fits them.
 pub async fn messages(
     db: &Db,
     app_id: i64,
@@ -52,52 +53,59 @@ pub async fn messages(
     before: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<MessageOut>> {
-    let (status, extra) = match f.status.as_str() {
-        "" => (None, ""),
-        "held" => (
-            None,
-            " AND w.enabled = 0 AND d.status IN ('pending', 'delivering')",
-        ),
-        "retrying" => (Some("pending"), " AND d.attempts > 0 AND w.enabled = 1"),
-        "pending" => (Some("pending"), " AND d.attempts = 0 AND w.enabled = 1"),
-        "delivering" => (Some("delivering"), " AND w.enabled = 1"),
-        s => (Some(s), ""),
-    };
-    let opt = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    enum Arg<'a> {
+        I(i64),
+        S(&'a str),
+    }
+    let mut cond = vec!["d.app_id = ?".to_string()];
+    let mut args = vec![Arg::I(app_id)];
+    if let Some(b) = before {
+        cond.push("d.id < ?".into());
+        args.push(Arg::I(b));
+    }
+    for (value, column) in [
+        (&f.webhook, "d.webhook_id"),
+        (&f.graph, "d.graph"),
+        (&f.state, "d.state"),
+        (&f.booking, "d.booking_id"),
+    ] {
+        if !value.is_empty() {
+            cond.push(format!("{column} = ?"));
+            args.push(Arg::S(value));
+        }
+    }
+    match f.status.as_str() {
+        "" => {}
+        "held" => cond.push("w.enabled = 0 AND d.status IN ('pending', 'delivering')".into()),
+        "retrying" => cond.push("d.status = 'pending' AND d.attempts > 0 AND w.enabled = 1".into()),
+        "pending" => cond.push("d.status = 'pending' AND d.attempts = 0 AND w.enabled = 1".into()),
+        "delivering" => cond.push("d.status = 'delivering' AND w.enabled = 1".into()),
+        s => {
+            cond.push("d.status = ?".into());
+            args.push(Arg::S(s));
+        }
+    }
+    if f.from > 0 {
+        cond.push("d.created_at >= ?".into());
+        args.push(Arg::I(f.from));
+    }
+    if f.to > 0 {
+        cond.push("d.created_at <= ?".into());
+        args.push(Arg::I(f.to));
+    }
     let sql = format!(
-        "SELECT {MSG_COLS} FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.app_id = ? AND (? IS NULL OR d.id < ?) AND (? IS NULL OR d.webhook_id = ?) \
-         AND (? IS NULL OR d.status = ?) AND (? IS NULL OR d.graph = ?) AND (? IS NULL OR d.state = ?) \
-         AND (? IS NULL OR d.booking_id = ?) AND (? = 0 OR d.created_at >= ?) AND (? = 0 OR d.created_at <= ?){extra} \
-         ORDER BY d.id DESC LIMIT ?"
+        "SELECT {MSG_COLS} FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE {} \
+         ORDER BY d.id DESC LIMIT ?",
+        cond.join(" AND ")
     );
-    let (webhook, graph, state, booking) = (
-        opt(&f.webhook),
-        opt(&f.graph),
-        opt(&f.state),
-        opt(&f.booking),
-    );
-    let rows = sqlx::query(&sql)
-        .bind(app_id)
-        .bind(before)
-        .bind(before)
-        .bind(&webhook)
-        .bind(&webhook)
-        .bind(status)
-        .bind(status)
-        .bind(&graph)
-        .bind(&graph)
-        .bind(&state)
-        .bind(&state)
-        .bind(&booking)
-        .bind(&booking)
-        .bind(f.from)
-        .bind(f.from)
-        .bind(f.to)
-        .bind(f.to)
-        .bind(limit)
-        .fetch_all(db)
-        .await?;
+    let mut q = sqlx::query(&sql);
+    for a in args {
+        q = match a {
+            Arg::I(i) => q.bind(i),
+            Arg::S(s) => q.bind(s),
+        };
+    }
+    let rows = q.bind(limit).fetch_all(db).await?;
     Ok(rows.iter().map(message).collect())
 }
 
