@@ -20,21 +20,44 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let db = store::connect(&format!("sqlite://{}", dir.path().join("log.db").display())).await?;
     store::migrate(&db).await?;
-    let app = store::create_app(&db, "Bench", "bench").await?.expect("a fresh app");
+    let app = store::create_app(&db, "Bench", "bench")
+        .await?
+        .expect("a fresh app");
     let now = store::now_ms();
     for (i, id) in ["wh_a", "wh_b"].iter().enumerate() {
         sqlx::query("INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) VALUES (?, ?, ?, 'https://example.com/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ?, ?)")
             .bind(id).bind(app.id).bind(format!("hook {i}")).bind(now).bind(now).execute(&db).await?;
     }
-    println!("seeding {messages} messages with {per} attempts each ({} attempts)…", messages * per);
+    println!(
+        "seeding {messages} messages with {per} attempts each ({} attempts)…",
+        messages * per
+    );
     let started = Instant::now();
-    let graphs = ["instant", "confirm_decline", "instant_payment", "group_owner", "group_customer", "group_customer_payment"];
-    let states = ["confirmed", "tentative", "paid", "cancelled", "completed", "unpaid"];
+    let graphs = [
+        "instant",
+        "confirm_decline",
+        "instant_payment",
+        "group_owner",
+        "group_customer",
+        "group_customer_payment",
+    ];
+    let states = [
+        "confirmed",
+        "tentative",
+        "paid",
+        "cancelled",
+        "completed",
+        "unpaid",
+    ];
     let mut next = 0i64;
     while next < messages {
         let mut tx = db.begin().await?;
         for i in next..(next + 10_000).min(messages) {
-            let status = match i % 100 { 0 => "failed", 1..=3 => "pending", _ => "delivered" };
+            let status = match i % 100 {
+                0 => "failed",
+                1..=3 => "pending",
+                _ => "delivered",
+            };
             let created = now - (messages - i) * 10_000;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, status, attempts, next_attempt_at, last_status_code, created_at, updated_at) \
@@ -58,16 +81,76 @@ async fn main() -> anyhow::Result<()> {
     let mid: i64 = messages / 2;
     let cases: Vec<(&str, LogFilter, Option<i64>)> = vec![
         ("first page", LogFilter::default(), None),
-        ("a page deep in the log (keyset)", LogFilter::default(), Some(mid)),
-        ("status = failed", LogFilter { status: "failed".into(), ..Default::default() }, None),
-        ("status = retrying", LogFilter { status: "retrying".into(), ..Default::default() }, None),
-        ("webhook", LogFilter { webhook: "wh_b".into(), ..Default::default() }, None),
-        ("graph + state", LogFilter { graph: "instant_payment".into(), state: "unpaid".into(), ..Default::default() }, None),
-        ("booking id", LogFilter { booking: format!("booking-{}", mid / 3), ..Default::default() }, None),
-        ("time range", LogFilter { from: now - messages * 10_000 / 2, to: now - messages * 10_000 / 3, ..Default::default() }, None),
-        ("failed + webhook + graph", LogFilter { status: "failed".into(), webhook: "wh_a".into(), graph: "instant".into(), ..Default::default() }, None),
+        (
+            "a page deep in the log (keyset)",
+            LogFilter::default(),
+            Some(mid),
+        ),
+        (
+            "status = failed",
+            LogFilter {
+                status: "failed".into(),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "status = retrying",
+            LogFilter {
+                status: "retrying".into(),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "webhook",
+            LogFilter {
+                webhook: "wh_b".into(),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "graph + state",
+            LogFilter {
+                graph: "instant_payment".into(),
+                state: "unpaid".into(),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "booking id",
+            LogFilter {
+                booking: format!("booking-{}", mid / 3),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "time range",
+            LogFilter {
+                from: now - messages * 10_000 / 2,
+                to: now - messages * 10_000 / 3,
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "failed + webhook + graph",
+            LogFilter {
+                status: "failed".into(),
+                webhook: "wh_a".into(),
+                graph: "instant".into(),
+                ..Default::default()
+            },
+            None,
+        ),
     ];
-    println!("{:<36} {:>9} {:>9} {:>6}", "query (50 rows, newest first)", "median", "max", "rows");
+    println!(
+        "{:<36} {:>9} {:>9} {:>6}",
+        "query (50 rows, newest first)", "median", "max", "rows"
+    );
     for (name, f, before) in cases {
         let mut times = vec![];
         let mut rows = 0;
@@ -77,7 +160,10 @@ async fn main() -> anyhow::Result<()> {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(|a, b| a.total_cmp(b));
-        println!("{name:<36} {:>7.2}ms {:>7.2}ms {rows:>6}", times[10], times[20]);
+        println!(
+            "{name:<36} {:>7.2}ms {:>7.2}ms {rows:>6}",
+            times[10], times[20]
+        );
     }
     Ok(())
 }

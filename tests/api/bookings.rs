@@ -29,7 +29,8 @@ async fn every_graph_walks_its_happy_path() {
     let owner = api.booking(&res, "group_owner", json!({})).await;
     let owner_id = owner["id"].as_str().unwrap();
     let related = json!({"related": {"owner_booking_id": owner_id}});
-    let paths: Vec<(&str, Value, &str, Vec<(&str, &str)>)> = vec![
+    type Path<'a> = (&'a str, Value, &'a str, Vec<(&'a str, &'a str)>);
+    let paths: Vec<Path> = vec![
         (
             "instant",
             json!({}),

@@ -45,8 +45,10 @@ pub struct Receiver {
 impl Receiver {
     pub async fn start() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut r = Receiver::default();
-        r.port = listener.local_addr().unwrap().port();
+        let r = Receiver {
+            port: listener.local_addr().unwrap().port(),
+            ..Default::default()
+        };
         let me = r.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
