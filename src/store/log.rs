@@ -93,9 +93,16 @@ pub async fn messages(
         cond.push("d.created_at <= ?".into());
         args.push(Arg::I(f.to));
     }
+    // Ids grow with creation time, so both orders are the same; with a time range, ordering
+    // by time lets SQLite walk the (app, created_at, id) index and stop after one page.
+    let order = if f.from > 0 || f.to > 0 {
+        "d.created_at DESC, d.id DESC"
+    } else {
+        "d.id DESC"
+    };
     let sql = format!(
         "SELECT {MSG_COLS} FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE {} \
-         ORDER BY d.id DESC LIMIT ?",
+         ORDER BY {order} LIMIT ?",
         cond.join(" AND ")
     );
     let mut q = sqlx::query(&sql);
