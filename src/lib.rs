@@ -1,4 +1,5 @@
 //! bookhook: a self-hostable booking engine whose core is webhooks.
+#![recursion_limit = "512"]
 
 pub mod domain;
 pub mod error;

@@ -18,7 +18,7 @@ pub async fn start_replay(
     webhook_id: &str,
     since: i64,
 ) -> sqlx::Result<Option<i64>> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(db).await?;
     let row = sqlx::query(
         "SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS max_id FROM deliveries \
          WHERE webhook_id = ? AND app_id = ? AND status = 'failed' AND created_at >= ?",
@@ -57,7 +57,7 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
     .await?;
     let mut moved = 0;
     for (id, webhook, since, cursor, max_id) in jobs {
-        let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::store::begin_write(db).await?;
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM deliveries WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? \
              AND id > ? AND id <= ? ORDER BY id LIMIT ?",

@@ -18,11 +18,7 @@ fn json_map(s: &str) -> Map<String, Value> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
-/// Starts a transaction that holds the write lock from its first statement, so a
-/// read-then-write inside it never fails on a lock upgrade.
-pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    db.begin_with("BEGIN IMMEDIATE").await
-}
+pub use super::begin_write;
 
 // ---------------------------------------------------------------------------------------------
 // Resources

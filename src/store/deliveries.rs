@@ -69,7 +69,7 @@ pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Re
     for id in ids {
         q = q.bind(id);
     }
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(db).await?;
     let rows = q.bind(now).bind(now).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let mut out: Vec<Claimed> = rows
@@ -160,7 +160,7 @@ pub async fn record(
     health: &HealthChanges,
     now: i64,
 ) -> sqlx::Result<()> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(db).await?;
     for a in batch {
         sqlx::query(
             "INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, \

@@ -174,7 +174,7 @@ pub async fn claim_for_manual(
     now: i64,
     lease_until: i64,
 ) -> sqlx::Result<Option<(crate::store::deliveries::Claimed, String)>> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(db).await?;
     let r = sqlx::query(
         "SELECT id, msg_id, app_id, webhook_id, payload, attempts, is_test, status FROM deliveries \
          WHERE app_id = ? AND msg_id = ? AND NOT (status = 'delivering' AND lease_until >= ?)",

@@ -13,6 +13,42 @@ pub mod webhooks;
 
 pub type Db = SqlitePool;
 
+/// SQLite has one writer at a time. Writers queue here, in the process, instead of inside
+/// SQLite's busy handler, which sleeps 1-100 ms between tries and made the tail latency.
+static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A write transaction that holds the write lock from its first statement (so a
+/// read-then-write inside it never fails on a lock upgrade) and this process's writer slot.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _slot: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
+    let slot = WRITER.lock().await;
+    let tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    Ok(WriteTx { tx, _slot: slot })
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -99,7 +135,7 @@ pub async fn create_first_admin(
     email: &str,
     password_hash: &str,
 ) -> sqlx::Result<FirstAdmin> {
-    let mut tx = db.begin().await?;
+    let mut tx = begin_write(db).await?;
     // One statement checks and inserts, so two racing requests cannot both create an account.
     let now = now_ms();
     let user_id: Option<i64> = sqlx::query_scalar(
@@ -319,7 +355,7 @@ pub async fn ping(db: &Db) -> sqlx::Result<()> {
 /// Adds an admin account (the CLI's `create-admin`); `None` when the email is taken.
 /// The first account of an installation also gets the Demo app.
 pub async fn create_admin(db: &Db, email: &str, password_hash: &str) -> sqlx::Result<Option<i64>> {
-    let mut tx = db.begin().await?;
+    let mut tx = begin_write(db).await?;
     let now = now_ms();
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) \

@@ -144,7 +144,7 @@ pub mod ssr {
         headers: &HeaderMap,
         body: &Bytes,
     ) -> sqlx::Result<Option<i64>> {
-        let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::store::begin_write(db).await?;
         let app: Option<i64> = sqlx::query_scalar("SELECT app_id FROM bins WHERE id = ?")
             .bind(token)
             .fetch_optional(&mut *tx)
