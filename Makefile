@@ -26,13 +26,17 @@ test-tools:
 run: tools
 	@echo "==> Building the panel and the server (the first build takes about 5 minutes; later ones seconds)"
 	@echo "==> Then serving http://127.0.0.1:3000 (Ctrl-C stops it)"
+	@# A release build leaves its own JS/WASM in target/site; the debug server needs its own.
+	rm -rf target/site/pkg
 	cargo leptos serve
 
 build: tools
+	rm -rf target/site/pkg
 	cargo leptos build
 
 # Release builds run wasm-opt, taken from the npm package binaryen (Debian's breaks hydration).
 release: test-tools
+	rm -rf target/site/pkg
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release
 
 # End-to-end benchmark of webhook delivery against the release build (fresh database, local
@@ -53,6 +57,7 @@ test-unit:
 
 test-e2e:
 	@echo "==> Building the site for the browser tests"
+	rm -rf target/site/pkg
 	cargo leptos build
 	@echo "==> Browser tests (Playwright driving /usr/bin/chromium)"
 	cd end2end && npx playwright test

@@ -446,7 +446,6 @@ pub fn WebhookPage() -> impl IntoView {
                                         view! { <span class="badge muted">"disabled"</span> }.into_any()
                                     }}
                                 </div>
-                                <HealthCard id=id.clone() />
                                 <WebhookForm initial=Some(w) />
                                 <TestEventCard id=id.clone() />
                                 <SecretCard id=id.clone() />
@@ -457,6 +456,9 @@ pub fn WebhookPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            // Outside the webhook's Transition: its live refreshes must not re-render the form
+            // someone is editing.
+            {move || view! { <HealthCard id=id.get() /> }}
         </DevModeGate>
     }
 }
