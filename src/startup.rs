@@ -305,11 +305,7 @@ async fn live_log(
     axum::extract::Path(slug): axum::extract::Path<String>,
 ) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let uid: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
-    let signed_in = match uid {
-        Some(id) => matches!(store::user_by_id(&st.db, id).await, Ok(Some(_))),
-        None => false,
-    };
+    let signed_in = is_signed_in(&st, &session).await;
     if !signed_in {
         return StatusCode::UNAUTHORIZED.into_response();
     }
@@ -365,6 +361,15 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
+/// Whether the session belongs to an account that still exists.
+async fn is_signed_in(st: &AppState, session: &Session) -> bool {
+    let uid: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
+    match uid {
+        Some(id) => matches!(store::user_by_id(&st.db, id).await, Ok(Some(_))),
+        None => false,
+    }
+}
+
 /// Panel pages need a signed-in user: anonymous visitors go to the sign-in form (or to
 /// first-run setup while no account exists), signed-in ones skip those forms.
 async fn guard_pages(
@@ -379,11 +384,7 @@ async fn guard_pages(
     if !is_page {
         return next.run(req).await;
     }
-    let uid: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
-    let signed_in = match uid {
-        Some(id) => matches!(store::user_by_id(&st.db, id).await, Ok(Some(_))),
-        None => false,
-    };
+    let signed_in = is_signed_in(&st, &session).await;
     if signed_in {
         if path.starts_with("/apps/") {
             return next.run(req).await;

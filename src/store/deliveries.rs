@@ -199,10 +199,12 @@ pub async fn record(
         .await?;
     }
     for id in &health.recovered {
-        sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     }
     for id in &health.failing {
         sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?")

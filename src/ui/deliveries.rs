@@ -233,9 +233,10 @@ pub fn listen(
 fn LogTable(page: LogPage) -> impl IntoView {
     let slug = use_app_slug();
     let query = use_query_map();
-    let older = page.next_before.map(|b| {
+    // The filters in the URL, to keep them when paging.
+    let filters: Vec<String> = {
         let q = query.read_untracked();
-        let mut parts: Vec<String> = [
+        [
             "webhook", "status", "graph", "state", "booking", "from", "to",
         ]
         .iter()
@@ -244,26 +245,17 @@ fn LogTable(page: LogPage) -> impl IntoView {
                 .filter(|v| !v.is_empty())
                 .map(|v| format!("{k}={v}"))
         })
-        .collect();
+        .collect()
+    };
+    let older = page.next_before.map(|b| {
+        let mut parts = filters.clone();
         parts.push(format!("before={b}"));
         format!("?{}", parts.join("&"))
     });
-    let newest = {
-        let q = query.read_untracked();
-        q.get("before").map(|_| {
-            let parts: Vec<String> = [
-                "webhook", "status", "graph", "state", "booking", "from", "to",
-            ]
-            .iter()
-            .filter_map(|k| {
-                q.get(k)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("{k}={v}"))
-            })
-            .collect();
-            format!("?{}", parts.join("&"))
-        })
-    };
+    let newest = query
+        .read_untracked()
+        .get("before")
+        .map(|_| format!("?{}", filters.join("&")));
     view! {
         <div class="table-wrap">
             <table class="table" data-testid="log">
