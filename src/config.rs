@@ -34,8 +34,11 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Folder for the embedded SQLite database and other local state.
     pub data_dir: PathBuf,
-    /// `sqlite://…` (default: `<data_dir>/bookhook.db`).
+    /// `sqlite://…` (default: `<data_dir>/bookhook.db`) or `postgres://…` (several instances
+    /// may share one PostgreSQL database).
     pub database_url: String,
+    /// Connections this instance's pool opens at most (default 8 on SQLite, 16 on PostgreSQL).
+    pub database_max_connections: u32,
     /// A `tracing` filter such as `info` or `bookhook=debug,info`.
     pub log_level: String,
     /// The URL people reach the panel at; `https://…` marks the session cookie `Secure`.
@@ -70,6 +73,7 @@ struct FileSettings {
     listen: Option<String>,
     data_dir: Option<String>,
     database_url: Option<String>,
+    database_max_connections: Option<u32>,
     log_level: Option<String>,
     public_url: Option<String>,
     site_root: Option<String>,
@@ -125,9 +129,18 @@ impl Settings {
         let database_url = env("DATABASE_URL")
             .or(f.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("bookhook.db").display()));
-        if !database_url.starts_with("sqlite:") {
-            bail!("database_url: only sqlite:// URLs are supported by this version");
-        }
+        let is_postgres = match crate::store::Backend::from_url(&database_url) {
+            Some(b) => b == crate::store::Backend::Postgres,
+            None => bail!("database_url: must start with sqlite:// or postgres://"),
+        };
+        let database_max_connections = number(
+            &env,
+            "DATABASE_MAX_CONNECTIONS",
+            f.database_max_connections.map(u64::from),
+            if is_postgres { 16 } else { 8 },
+            1,
+            1_000,
+        )? as u32;
         let public_url = env("PUBLIC_URL")
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
@@ -206,6 +219,7 @@ impl Settings {
             listen,
             data_dir,
             database_url,
+            database_max_connections,
             log_level: env("LOG_LEVEL")
                 .or(f.log_level)
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.into()),

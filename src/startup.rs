@@ -3,6 +3,7 @@
 
 use crate::auth::{self, LoginThrottle, SESSION_USER_KEY};
 use crate::config::Settings;
+use crate::sessions::Sessions;
 use crate::store::{self, Db};
 use crate::ui::{shell, App};
 use anyhow::Context;
@@ -22,7 +23,6 @@ use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -60,7 +60,7 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// Opens the database and applies pending migrations.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let db = store::connect(&settings.database_url).await?;
+    let db = store::connect(&settings.database_url, settings.database_max_connections).await?;
     store::migrate(&db).await?;
     Ok(db)
 }
@@ -70,7 +70,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    session_store: SqliteStore,
+    session_store: Sessions,
 }
 
 impl Application {
@@ -80,11 +80,7 @@ impl Application {
 
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings).await?;
-        let session_store = SqliteStore::new(db.clone());
-        session_store
-            .migrate()
-            .await
-            .context("creating the session table")?;
+        let session_store = Sessions::open(&settings.database_url).await?;
         create_admin_from_env(&db, &settings).await?;
 
         let leptos_options = LeptosOptions::builder()
@@ -214,7 +210,7 @@ impl Application {
     }
 }
 
-fn router(state: AppState, session_store: SqliteStore) -> Router {
+fn router(state: AppState, session_store: Sessions) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("bookhook_session")
         .with_http_only(true)

@@ -18,14 +18,18 @@ async fn main() -> anyhow::Result<()> {
     let messages = arg("--messages", 250_000);
     let per = arg("--attempts-per-message", 4);
     let dir = tempfile::tempdir()?;
-    let db = store::connect(&format!("sqlite://{}", dir.path().join("log.db").display())).await?;
+    let db = store::connect(
+        &format!("sqlite://{}", dir.path().join("log.db").display()),
+        8,
+    )
+    .await?;
     store::migrate(&db).await?;
     let app = store::create_app(&db, "Bench", "bench")
         .await?
         .expect("a fresh app");
     let now = store::now_ms();
     for (i, id) in ["wh_a", "wh_b"].iter().enumerate() {
-        sqlx::query("INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) VALUES (?, ?, ?, 'https://example.com/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ?, ?)")
+        sqlx::query("INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) VALUES ($1, $2, $3, 'https://example.com/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', $4, $5)")
             .bind(id).bind(app.id).bind(format!("hook {i}")).bind(now).bind(now).execute(&db).await?;
     }
     println!(
@@ -61,14 +65,14 @@ async fn main() -> anyhow::Result<()> {
             let created = now - (messages - i) * 10_000;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, status, attempts, next_attempt_at, last_status_code, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'confirm', '{}', ?, ?, ?, 200, ?, ?) RETURNING id")
+                 VALUES ($1, $2, $3, $4, $5, $6, 'confirm', '{}', $7, $8, $9, 200, $10, $11) RETURNING id")
                 .bind(format!("msg_{i:027}")).bind(app.id).bind(if i % 2 == 0 { "wh_a" } else { "wh_b" })
                 .bind(format!("booking-{}", i / 3)).bind(graphs[(i % 6) as usize]).bind(states[(i / 6 % 6) as usize])
                 .bind(status).bind(per).bind(created).bind(created).bind(created)
                 .fetch_one(&mut *tx).await?;
             for a in 1..=per {
                 sqlx::query("INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, duration_ms, request_url, request_headers, response_status) \
-                     VALUES (?, ?, 'wh_a', ?, 'scheduled', 'failed', ?, 12, 'https://example.com/', '[]', 500)")
+                     VALUES ($1, $2, 'wh_a', $3, 'scheduled', 'failed', $4, 12, 'https://example.com/', '[]', 500)")
                     .bind(id).bind(app.id).bind(a).bind(created + a).execute(&mut *tx).await?;
             }
         }

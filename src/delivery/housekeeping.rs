@@ -21,7 +21,7 @@ pub async fn start_replay(
     let mut tx = crate::store::begin_write(db).await?;
     let row = sqlx::query(
         "SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS max_id FROM deliveries \
-         WHERE webhook_id = ? AND app_id = ? AND status = 'failed' AND created_at >= ?",
+         WHERE webhook_id = $1 AND app_id = $2 AND status = 'failed' AND created_at >= $3",
     )
     .bind(webhook_id)
     .bind(app_id)
@@ -33,7 +33,7 @@ pub async fn start_replay(
         return Ok(None);
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO replays (app_id, webhook_id, since, total, max_id, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO replays (app_id, webhook_id, since, total, max_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(app_id)
     .bind(webhook_id)
@@ -59,8 +59,8 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
     for (id, webhook, since, cursor, max_id) in jobs {
         let mut tx = crate::store::begin_write(db).await?;
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM deliveries WHERE webhook_id = ? AND status = 'failed' AND created_at >= ? \
-             AND id > ? AND id <= ? ORDER BY id LIMIT ?",
+            "SELECT id FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2 \
+             AND id > $3 AND id <= $4 ORDER BY id LIMIT $5",
         )
         .bind(&webhook)
         .bind(since)
@@ -71,16 +71,16 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
         .await?;
         let now = now_ms();
         if let Some(last) = ids.last() {
-            let marks = vec!["?"; ids.len()].join(",");
+            let marks = crate::store::marks(3, ids.len());
             let sql = format!(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id IN ({marks})"
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $2 WHERE id IN ({marks})"
             );
             let mut q = sqlx::query(&sql).bind(now).bind(now);
             for d in &ids {
                 q = q.bind(d);
             }
             q.execute(&mut *tx).await?;
-            sqlx::query("UPDATE replays SET cursor = ?, done = done + ? WHERE id = ?")
+            sqlx::query("UPDATE replays SET cursor = $1, done = done + $2 WHERE id = $3")
                 .bind(last)
                 .bind(ids.len() as i64)
                 .bind(id)
@@ -89,7 +89,7 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
             moved += ids.len() as i64;
         }
         if (ids.len() as i64) < BATCH {
-            sqlx::query("UPDATE replays SET status = 'finished', finished_at = ? WHERE id = ?")
+            sqlx::query("UPDATE replays SET status = 'finished', finished_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
@@ -105,10 +105,10 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
 /// are never purged. Returns rows deleted.
 pub async fn purge(db: &Db, cutoff: i64) -> sqlx::Result<u64> {
     let statements = [
-        "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? LIMIT 1000)",
+        "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < $1 LIMIT 1000)",
         "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status IN ('delivered', 'failed') \
-         AND updated_at < ? LIMIT 1000)",
-        "DELETE FROM bin_requests WHERE id IN (SELECT id FROM bin_requests WHERE received_at < ? LIMIT 1000)",
+         AND updated_at < $1 LIMIT 1000)",
+        "DELETE FROM bin_requests WHERE id IN (SELECT id FROM bin_requests WHERE received_at < $1 LIMIT 1000)",
     ];
     let mut total = 0;
     for sql in statements {

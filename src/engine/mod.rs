@@ -8,9 +8,9 @@ pub mod webhooks;
 
 use crate::store::bookings::{self as sb, BookingRow};
 use crate::store::webhooks as sw;
+use crate::store::Conn;
 use crate::store::{now_ms, AppRow, Db};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
 
 /// Who applied an action, as the booking log records it.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ pub struct NewBooking {
 
 /// The booking in the API's shape, with `includes`.
 pub async fn booking_out(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     b: &BookingRow,
     includes: Includes,
 ) -> sqlx::Result<BookingOut> {
@@ -119,8 +119,8 @@ pub fn available_actions(b: &BookingRow) -> Vec<String> {
     }
 }
 
-async fn payment_window_ms(conn: &mut SqliteConnection, app_id: i64) -> sqlx::Result<i64> {
-    let secs: i64 = sqlx::query_scalar("SELECT payment_window_seconds FROM apps WHERE id = ?")
+async fn payment_window_ms(conn: &mut Conn, app_id: i64) -> sqlx::Result<i64> {
+    let secs: i64 = sqlx::query_scalar("SELECT payment_window_seconds FROM apps WHERE id = $1")
         .bind(app_id)
         .fetch_one(&mut *conn)
         .await?;
@@ -252,11 +252,7 @@ pub async fn create_booking(
 /// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking
 /// has just entered, with the booking as `GET /v2/bookings/:id?include=customers,event,calendar`
 /// shows it now. Runs inside the transition's transaction, so both commit or neither does.
-async fn enqueue(
-    conn: &mut SqliteConnection,
-    b: &BookingRow,
-    action: Action,
-) -> Result<usize, EngineError> {
+async fn enqueue(conn: &mut Conn, b: &BookingRow, action: Action) -> Result<usize, EngineError> {
     let hooks = sw::matching(conn, b.app_id, &b.graph, &b.state).await?;
     if hooks.is_empty() {
         return Ok(0);
@@ -286,10 +282,7 @@ async fn enqueue(
     Ok(hooks.len())
 }
 
-async fn ensure_free_seat(
-    conn: &mut SqliteConnection,
-    owner: &BookingRow,
-) -> Result<(), EngineError> {
+async fn ensure_free_seat(conn: &mut Conn, owner: &BookingRow) -> Result<(), EngineError> {
     let max = owner.max_seats.unwrap_or(0);
     let taken = sb::seats_taken(conn, &owner.id).await?;
     if taken >= max {
@@ -378,7 +371,7 @@ fn parse_stored(b: &BookingRow) -> Result<(Graph, State), EngineError> {
 /// outbox.
 #[allow(clippy::too_many_arguments)]
 async fn transition(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     b: &BookingRow,
     graph: Graph,
     from: State,
@@ -505,7 +498,7 @@ pub async fn run_due(db: &Db, now: i64, limit: i64) -> Result<usize, EngineError
                 applied += 1;
             }
             _ => {
-                sqlx::query("UPDATE bookings SET due_action = NULL, due_at = NULL WHERE id = ?")
+                sqlx::query("UPDATE bookings SET due_action = NULL, due_at = NULL WHERE id = $1")
                     .bind(&b.id)
                     .execute(&mut *tx)
                     .await?;

@@ -6,9 +6,9 @@ use crate::domain::booking::{
     rfc3339, BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, Includes, LogOut,
     Related, ResourceOut,
 };
+use crate::store::{Conn, DbRow};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -23,7 +23,7 @@ pub use super::begin_write;
 // ---------------------------------------------------------------------------------------------
 // Resources
 
-fn resource_out(r: &SqliteRow) -> ResourceOut {
+fn resource_out(r: &DbRow) -> ResourceOut {
     ResourceOut {
         id: r.get("id"),
         name: r.get("name"),
@@ -40,7 +40,7 @@ const RESOURCE_COLS: &str = "r.id, r.name, r.email, r.timezone, r.created_at, r.
 
 /// Creates a resource with its calendar.
 pub async fn insert_resource(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     app_id: i64,
     name: &str,
     email: Option<&str>,
@@ -51,7 +51,7 @@ pub async fn insert_resource(
     let cal = new_id();
     sqlx::query(
         "INSERT INTO resources (id, app_id, name, email, timezone, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(app_id)
@@ -64,7 +64,7 @@ pub async fn insert_resource(
     .await?;
     sqlx::query(
         "INSERT INTO calendars (id, app_id, resource_id, name, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&cal)
     .bind(app_id)
@@ -87,7 +87,7 @@ pub async fn insert_resource(
 
 pub async fn list_resources(db: &Db, app_id: i64) -> sqlx::Result<Vec<ResourceOut>> {
     let rows = sqlx::query(&format!(
-        "SELECT {RESOURCE_COLS} FROM resources r WHERE r.app_id = ? ORDER BY r.created_at, r.id"
+        "SELECT {RESOURCE_COLS} FROM resources r WHERE r.app_id = $1 ORDER BY r.created_at, r.id"
     ))
     .bind(app_id)
     .fetch_all(db)
@@ -95,13 +95,9 @@ pub async fn list_resources(db: &Db, app_id: i64) -> sqlx::Result<Vec<ResourceOu
     Ok(rows.iter().map(resource_out).collect())
 }
 
-pub async fn resource(
-    conn: &mut SqliteConnection,
-    app_id: i64,
-    id: &str,
-) -> sqlx::Result<Option<ResourceOut>> {
+pub async fn resource(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<ResourceOut>> {
     let row = sqlx::query(&format!(
-        "SELECT {RESOURCE_COLS} FROM resources r WHERE r.app_id = ? AND r.id = ?"
+        "SELECT {RESOURCE_COLS} FROM resources r WHERE r.app_id = $1 AND r.id = $2"
     ))
     .bind(app_id)
     .bind(id)
@@ -137,7 +133,7 @@ pub struct BookingRow {
 const BOOKING_COLS: &str = "id, app_id, resource_id, graph, state, completed, start_at, end_at, \
      meta, max_seats, owner_booking_id, auto_complete, due_action, due_at, created_at, updated_at";
 
-fn booking_row(r: &SqliteRow) -> BookingRow {
+fn booking_row(r: &DbRow) -> BookingRow {
     BookingRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
@@ -158,13 +154,9 @@ fn booking_row(r: &SqliteRow) -> BookingRow {
     }
 }
 
-pub async fn booking(
-    conn: &mut SqliteConnection,
-    app_id: i64,
-    id: &str,
-) -> sqlx::Result<Option<BookingRow>> {
+pub async fn booking(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<BookingRow>> {
     let row = sqlx::query(&format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE app_id = ? AND id = ?"
+        "SELECT {BOOKING_COLS} FROM bookings WHERE app_id = $1 AND id = $2"
     ))
     .bind(app_id)
     .bind(id)
@@ -173,9 +165,9 @@ pub async fn booking(
     Ok(row.as_ref().map(booking_row))
 }
 
-pub async fn insert_booking(conn: &mut SqliteConnection, b: &BookingRow) -> sqlx::Result<()> {
+pub async fn insert_booking(conn: &mut Conn, b: &BookingRow) -> sqlx::Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO bookings ({BOOKING_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO bookings ({BOOKING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     ))
     .bind(&b.id)
     .bind(b.app_id)
@@ -201,7 +193,7 @@ pub async fn insert_booking(conn: &mut SqliteConnection, b: &BookingRow) -> sqlx
 /// Moves a booking from `from` to `to`; false when its state is no longer `from`.
 #[allow(clippy::too_many_arguments)]
 pub async fn update_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: &str,
     from: &str,
     to: &str,
@@ -210,8 +202,8 @@ pub async fn update_state(
     now: i64,
 ) -> sqlx::Result<bool> {
     let res = sqlx::query(
-        "UPDATE bookings SET state = ?, completed = ?, due_action = ?, due_at = ?, updated_at = ? \
-         WHERE id = ? AND state = ?",
+        "UPDATE bookings SET state = $1, completed = $2, due_action = $3, due_at = $4, updated_at = $5 \
+         WHERE id = $6 AND state = $7",
     )
     .bind(to)
     .bind(completed as i64)
@@ -226,12 +218,12 @@ pub async fn update_state(
 }
 
 pub async fn update_meta(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     id: &str,
     meta: &Map<String, Value>,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE bookings SET meta = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE bookings SET meta = $1, updated_at = $2 WHERE id = $3")
         .bind(Value::Object(meta.clone()).to_string())
         .bind(now)
         .bind(id)
@@ -241,12 +233,12 @@ pub async fn update_meta(
 }
 
 /// Deletes a booking with its customers, event and log (and its seats' link to it).
-pub async fn delete_booking(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE bookings SET owner_booking_id = NULL WHERE owner_booking_id = ?")
+pub async fn delete_booking(conn: &mut Conn, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE bookings SET owner_booking_id = NULL WHERE owner_booking_id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM bookings WHERE id = ?")
+    sqlx::query("DELETE FROM bookings WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -254,9 +246,9 @@ pub async fn delete_booking(conn: &mut SqliteConnection, id: &str) -> sqlx::Resu
 }
 
 /// Seats that hold a place in this owner booking.
-pub async fn seats_taken(conn: &mut SqliteConnection, owner_id: &str) -> sqlx::Result<i64> {
+pub async fn seats_taken(conn: &mut Conn, owner_id: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM bookings WHERE owner_booking_id = ? AND \
+        "SELECT COUNT(*) FROM bookings WHERE owner_booking_id = $1 AND \
          ((graph = 'group_customer' AND state IN ('confirmed', 'completed')) OR \
           (graph = 'group_customer_payment' AND state IN ('paid', 'completed')))",
     )
@@ -266,12 +258,9 @@ pub async fn seats_taken(conn: &mut SqliteConnection, owner_id: &str) -> sqlx::R
 }
 
 /// Seat bookings of this owner that are still open (for cancelling them with it).
-pub async fn open_seats(
-    conn: &mut SqliteConnection,
-    owner_id: &str,
-) -> sqlx::Result<Vec<BookingRow>> {
+pub async fn open_seats(conn: &mut Conn, owner_id: &str) -> sqlx::Result<Vec<BookingRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE owner_booking_id = ? AND completed = 0 ORDER BY created_at, id"
+        "SELECT {BOOKING_COLS} FROM bookings WHERE owner_booking_id = $1 AND completed = 0 ORDER BY created_at, id"
     ))
     .bind(owner_id)
     .fetch_all(&mut *conn)
@@ -282,8 +271,8 @@ pub async fn open_seats(
 /// Bookings with an engine action due at or before `now`: (app id, booking id).
 pub async fn due(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64, String)>> {
     let rows = sqlx::query(
-        "SELECT app_id, id FROM bookings WHERE due_at IS NOT NULL AND due_at <= ? \
-         ORDER BY due_at LIMIT ?",
+        "SELECT app_id, id FROM bookings WHERE due_at IS NOT NULL AND due_at <= $1 \
+         ORDER BY due_at LIMIT $2",
     )
     .bind(now)
     .bind(limit)
@@ -303,7 +292,7 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
 
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_customer(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     booking_id: &str,
     name: &str,
     email: &str,
@@ -315,7 +304,7 @@ pub async fn insert_customer(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO customers (id, booking_id, name, email, phone, voip, timezone, meta, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(new_id())
     .bind(booking_id)
@@ -334,7 +323,7 @@ pub async fn insert_customer(
 
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     booking_id: &str,
     calendar_id: &str,
     what: &str,
@@ -346,7 +335,7 @@ pub async fn insert_event(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO events (id, booking_id, calendar_id, what, \"where\", description, start_at, end_at, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(new_id())
     .bind(booking_id)
@@ -365,7 +354,7 @@ pub async fn insert_event(
 
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_log(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     booking_id: &str,
     from: Option<&str>,
     action: &str,
@@ -378,7 +367,7 @@ pub async fn insert_log(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO booking_logs (booking_id, from_state, action, to_state, actor_kind, actor_id, actor_label, details, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(booking_id)
     .bind(from)
@@ -399,7 +388,7 @@ pub async fn insert_log(
 
 /// The booking with what `includes` asks for; `available` lists its available actions.
 pub async fn booking_out(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     b: &BookingRow,
     includes: Includes,
     available: Vec<String>,
@@ -435,7 +424,7 @@ pub async fn booking_out(
     if includes.customers {
         let rows = sqlx::query(
             "SELECT id, name, email, phone, voip, timezone, meta FROM customers \
-             WHERE booking_id = ? ORDER BY created_at, id",
+             WHERE booking_id = $1 ORDER BY created_at, id",
         )
         .bind(&b.id)
         .fetch_all(&mut *conn)
@@ -457,7 +446,7 @@ pub async fn booking_out(
     if includes.event || includes.calendar {
         let ev = sqlx::query(
             "SELECT id, calendar_id, what, \"where\", description, all_day, start_at, end_at, created_at, updated_at \
-             FROM events WHERE booking_id = ?",
+             FROM events WHERE booking_id = $1",
         )
         .bind(&b.id)
         .fetch_optional(&mut *conn)
@@ -481,7 +470,7 @@ pub async fn booking_out(
             if includes.calendar {
                 let c = sqlx::query(
                     "SELECT id, name, description, foregroundcolor, backgroundcolor, created_at, updated_at \
-                     FROM calendars WHERE id = ?",
+                     FROM calendars WHERE id = $1",
                 )
                 .bind(&calendar_id)
                 .fetch_optional(&mut *conn)
@@ -505,7 +494,7 @@ pub async fn booking_out(
     if includes.logs {
         let rows = sqlx::query(
             "SELECT from_state, action, to_state, actor_kind, actor_label, details, created_at \
-             FROM booking_logs WHERE booking_id = ? ORDER BY id",
+             FROM booking_logs WHERE booking_id = $1 ORDER BY id",
         )
         .bind(&b.id)
         .fetch_all(&mut *conn)
@@ -536,23 +525,19 @@ pub async fn list_bookings(
     page: i64,
     per_page: i64,
 ) -> sqlx::Result<(Vec<BookingRow>, i64)> {
-    let filter = "app_id = ? AND (? IS NULL OR graph = ?) AND (? IS NULL OR state = ?)";
+    let filter = "app_id = $1 AND ($2 IS NULL OR graph = $2) AND ($3 IS NULL OR state = $3)";
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM bookings WHERE {filter}"))
         .bind(app_id)
         .bind(graph)
-        .bind(graph)
-        .bind(state)
         .bind(state)
         .fetch_one(db)
         .await?;
     let rows = sqlx::query(&format!(
         "SELECT {BOOKING_COLS} FROM bookings WHERE {filter} \
-         ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(app_id)
     .bind(graph)
-    .bind(graph)
-    .bind(state)
     .bind(state)
     .bind(per_page)
     .bind((page - 1) * per_page)

@@ -39,11 +39,11 @@ pub async fn candidates(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64,
     let rows = sqlx::query(&format!(
         "SELECT id, webhook_id FROM ( \
            SELECT d.id, d.webhook_id, d.next_attempt_at AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-           WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND {eligible} \
+           WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND {eligible} \
            UNION ALL \
            SELECT d.id, d.webhook_id, d.lease_until AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-           WHERE d.status = 'delivering' AND d.lease_until < ?1 AND {eligible} \
-         ) ORDER BY due, id LIMIT ?2"
+           WHERE d.status = 'delivering' AND d.lease_until < $1 AND {eligible} \
+         ) ORDER BY due, id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
@@ -58,19 +58,19 @@ pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Re
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let marks = vec!["?"; ids.len()].join(",");
+    let marks = crate::store::marks(3, ids.len());
     let sql = format!(
-        "UPDATE deliveries SET status = 'delivering', lease_until = ? \
-         WHERE id IN ({marks}) AND ((status = 'pending' AND next_attempt_at <= ?) \
-           OR (status = 'delivering' AND lease_until < ?)) \
+        "UPDATE deliveries SET status = 'delivering', lease_until = $1 \
+         WHERE id IN ({marks}) AND ((status = 'pending' AND next_attempt_at <= $2) \
+           OR (status = 'delivering' AND lease_until < $2)) \
          RETURNING id, msg_id, app_id, webhook_id, payload, attempts, is_test"
     );
-    let mut q = sqlx::query(&sql).bind(lease_until);
+    let mut q = sqlx::query(&sql).bind(lease_until).bind(now);
     for id in ids {
         q = q.bind(id);
     }
     let mut tx = crate::store::begin_write(db).await?;
-    let rows = q.bind(now).bind(now).fetch_all(&mut *tx).await?;
+    let rows = q.fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let mut out: Vec<Claimed> = rows
         .iter()
@@ -92,7 +92,7 @@ pub async fn endpoints(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<String, 
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks = vec!["?"; ids.len()].join(",");
+    let marks = crate::store::marks(1, ids.len());
     let sql = format!(
         "SELECT id, url, secret, previous_secret, previous_secret_expires_at, rate_limit_per_second \
          FROM webhooks WHERE id IN ({marks})"
@@ -165,7 +165,7 @@ pub async fn record(
         sqlx::query(
             "INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, \
              duration_ms, request_url, request_headers, response_status, response_headers, response_body, \
-             error, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             error, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(a.delivery_id)
         .bind(a.app_id)
@@ -185,8 +185,8 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE deliveries SET status = ?, attempts = MAX(attempts, ?), next_attempt_at = COALESCE(?, next_attempt_at), \
-             lease_until = NULL, last_status_code = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            "UPDATE deliveries SET status = $1, attempts = MAX(attempts, $2), next_attempt_at = COALESCE($3, next_attempt_at), \
+             lease_until = NULL, last_status_code = $4, last_error = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(a.next_status)
         .bind(a.attempt)
@@ -200,23 +200,25 @@ pub async fn record(
     }
     for id in &health.recovered {
         sqlx::query(
-            "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL",
+            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
         )
         .bind(id)
         .execute(&mut *tx)
         .await?;
     }
     for id in &health.failing {
-        sqlx::query("UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     }
     for (id, reason) in &health.disable {
         sqlx::query(
-            "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? \
-             WHERE id = ? AND enabled = 1",
+            "UPDATE webhooks SET enabled = 0, disabled_reason = $1, disabled_at = $2, updated_at = $3 \
+             WHERE id = $4 AND enabled = 1",
         )
         .bind(reason)
         .bind(now)
@@ -234,7 +236,7 @@ pub async fn failing_since(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<Stri
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks = vec!["?"; ids.len()].join(",");
+    let marks = crate::store::marks(1, ids.len());
     let sql = format!("SELECT id, failing_since FROM webhooks WHERE failing_since IS NOT NULL AND id IN ({marks})");
     let mut q = sqlx::query(&sql);
     for id in ids {
@@ -263,7 +265,7 @@ pub async fn gauges(db: &Db, now: i64) -> sqlx::Result<(Vec<(String, i64)>, i64,
         .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
         .collect();
     let due: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?",
+        "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1",
     )
     .bind(now)
     .fetch_one(db)

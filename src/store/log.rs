@@ -3,7 +3,7 @@
 
 use super::Db;
 use crate::domain::log::{AttemptOut, LogFilter, MessageOut};
-use sqlx::sqlite::SqliteRow;
+use crate::store::DbRow;
 use sqlx::Row;
 
 const MSG_COLS: &str = "d.id, d.msg_id, d.webhook_id, w.name AS webhook_name, w.enabled, d.booking_id, d.graph, \
@@ -20,7 +20,7 @@ pub fn shown_status(status: &str, attempts: i64, enabled: bool) -> &str {
     }
 }
 
-fn message(r: &SqliteRow) -> MessageOut {
+fn message(r: &DbRow) -> MessageOut {
     let status: String = r.get("status");
     let attempts: i64 = r.get("attempts");
     let enabled = r.get::<i64, _>("enabled") != 0;
@@ -102,8 +102,9 @@ pub async fn messages(
     };
     let sql = format!(
         "SELECT {MSG_COLS} FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE {} \
-         ORDER BY {order} LIMIT ?",
-        cond.join(" AND ")
+         ORDER BY {order} LIMIT ${}",
+        crate::store::number_marks(&cond.join(" AND ")),
+        args.len() + 1
     );
     let mut q = sqlx::query(&sql);
     for a in args {
@@ -124,7 +125,7 @@ pub async fn message_detail(
 ) -> sqlx::Result<Option<(MessageOut, String, Vec<AttemptOut>)>> {
     let row = sqlx::query(&format!(
         "SELECT {MSG_COLS}, d.payload FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.app_id = ? AND d.msg_id = ?"
+         WHERE d.app_id = $1 AND d.msg_id = $2"
     ))
     .bind(app_id)
     .bind(msg_id)
@@ -136,7 +137,7 @@ pub async fn message_detail(
     let rows = sqlx::query(
         "SELECT attempt, trigger, outcome, started_at, duration_ms, request_url, request_headers, \
          response_status, response_headers, response_body, error, next_attempt_at \
-         FROM attempts WHERE delivery_id = ? ORDER BY id",
+         FROM attempts WHERE delivery_id = $1 ORDER BY id",
     )
     .bind(m.id)
     .fetch_all(db)
@@ -177,7 +178,7 @@ pub async fn claim_for_manual(
     let mut tx = crate::store::begin_write(db).await?;
     let r = sqlx::query(
         "SELECT id, msg_id, app_id, webhook_id, payload, attempts, is_test, status FROM deliveries \
-         WHERE app_id = ? AND msg_id = ? AND NOT (status = 'delivering' AND lease_until >= ?)",
+         WHERE app_id = $1 AND msg_id = $2 AND NOT (status = 'delivering' AND lease_until >= $3)",
     )
     .bind(app_id)
     .bind(msg_id)
@@ -186,7 +187,7 @@ pub async fn claim_for_manual(
     .await?;
     let Some(r) = r else { return Ok(None) };
     let id: i64 = r.get("id");
-    sqlx::query("UPDATE deliveries SET status = 'delivering', lease_until = ? WHERE id = ?")
+    sqlx::query("UPDATE deliveries SET status = 'delivering', lease_until = $1 WHERE id = $2")
         .bind(lease_until)
         .bind(id)
         .execute(&mut *tx)

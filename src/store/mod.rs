@@ -1,31 +1,67 @@
 //! Every SQL statement of the server: the pool, migrations, accounts, apps and API keys.
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Executor, Row};
 use std::str::FromStr;
-use std::time::Duration;
 
 pub mod bookings;
 pub mod deliveries;
 pub mod log;
 pub mod webhooks;
 
-pub type Db = SqlitePool;
+/// The database, SQLite or PostgreSQL, chosen by the URL at start. Both take the same SQL
+/// with `$N` placeholders; the few statements that must differ ask [`Backend::of`].
+pub type Db = sqlx::AnyPool;
+pub type Conn = sqlx::AnyConnection;
+pub type DbRow = sqlx::any::AnyRow;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Which backend a database URL names; `None` for anything else.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn of(db: &Db) -> Self {
+        Self::from_url(db.connect_options().database_url.as_str()).unwrap_or(Self::Sqlite)
+    }
+
+    pub fn of_conn(conn: &Conn) -> Self {
+        if conn.backend_name() == "PostgreSQL" {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
 
 /// SQLite has one writer at a time. Writers queue here, in the process, instead of inside
 /// SQLite's busy handler, which sleeps 1-100 ms between tries and made the tail latency.
+/// PostgreSQL takes concurrent writers; there, rows a transaction must not see change are
+/// locked with `FOR UPDATE` instead.
 static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A write transaction that holds the write lock from its first statement (so a
+/// A write transaction. On SQLite it holds the write lock from its first statement (so a
 /// read-then-write inside it never fails on a lock upgrade) and this process's writer slot.
 pub struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _slot: tokio::sync::MutexGuard<'static, ()>,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _slot: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = sqlx::SqliteConnection;
+    type Target = Conn;
     fn deref(&self) -> &Self::Target {
         &self.tx
     }
@@ -44,46 +80,116 @@ impl WriteTx {
 }
 
 pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
-    let slot = WRITER.lock().await;
-    let tx = db.begin_with("BEGIN IMMEDIATE").await?;
-    Ok(WriteTx { tx, _slot: slot })
+    match Backend::of(db) {
+        Backend::Sqlite => {
+            let slot = WRITER.lock().await;
+            let tx = db.begin_with("BEGIN IMMEDIATE").await?;
+            Ok(WriteTx {
+                tx,
+                _slot: Some(slot),
+            })
+        }
+        Backend::Postgres => Ok(WriteTx {
+            tx: db.begin().await?,
+            _slot: None,
+        }),
+    }
+}
+
+/// ` FOR UPDATE` on PostgreSQL (locks the rows read until the transaction ends, so a
+/// concurrent instance waits); nothing on SQLite, whose write transaction already excludes
+/// every other writer.
+pub fn for_update(conn: &Conn) -> &'static str {
+    match Backend::of_conn(conn) {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    }
+}
+
+/// `$first, $first+1, …`: `n` numbered placeholders for an `IN (…)` list. Both backends take
+/// `$N` placeholders (SQLite through sqlx, PostgreSQL natively).
+pub fn marks(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Numbers the `?` placeholders of a condition built piece by piece: `$1`, `$2`, … in order.
+pub fn number_marks(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Opens the SQLite database (creating its file and folder), in WAL mode.
-pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
-    let opts = SqliteConnectOptions::from_str(database_url)
-        .with_context(|| "database_url: not a valid sqlite:// URL")?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        // In WAL mode NORMAL keeps every committed transaction through a crash of the process
-        // (kill -9): the commit is in the WAL file before the call returns. Only a power cut
-        // can lose the last commits; FULL would fsync each commit to cover that too, at ~10x
-        // the cost per transition.
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
-    if let Some(path) = opts.get_filename().parent() {
-        if !path.as_os_str().is_empty() {
-            std::fs::create_dir_all(path)
-                .with_context(|| format!("creating the data folder {}", path.display()))?;
+/// Opens the database: a SQLite file (created with its folder, in WAL mode) or a PostgreSQL
+/// database. `max_connections` bounds the pool (on PostgreSQL, count it against the server's
+/// `max_connections` times the number of instances).
+pub async fn connect(database_url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::from_url(database_url)
+        .context("database_url: not a sqlite:// or postgres:// URL")?;
+    let mut url = database_url.to_string();
+    if backend == Backend::Sqlite {
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)
+            .with_context(|| "database_url: not a valid sqlite:// URL")?;
+        if let Some(path) = opts.get_filename().parent() {
+            if !path.as_os_str().is_empty() {
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("creating the data folder {}", path.display()))?;
+            }
+        }
+        if !url.contains("mode=") {
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
     }
-    SqlitePoolOptions::new()
-        .max_connections(8)
+    let opts = AnyConnectOptions::from_str(&url).context("database_url: not a valid URL")?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // In WAL mode NORMAL keeps every committed transaction through a crash of
+                    // the process (kill -9): the commit is in the WAL file before the call
+                    // returns. Only a power cut can lose the last commits; FULL would fsync
+                    // each commit to cover that too, at ~10x the cost per transition.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
         .connect_with(opts)
         .await
-        .context("opening the database")
+        .context("opening the database")?;
+    Ok(pool)
 }
 
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations/sqlite")
-        .run(db)
-        .await
-        .context("applying migrations")
+    match Backend::of(db) {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(db).await,
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(db).await,
+    }
+    .context("applying migrations")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +209,7 @@ pub async fn count_users(db: &Db) -> sqlx::Result<i64> {
 }
 
 pub async fn user_by_id(db: &Db, id: i64) -> sqlx::Result<Option<UserRow>> {
-    let row = sqlx::query("SELECT id, email, developer_mode FROM users WHERE id = ?")
+    let row = sqlx::query("SELECT id, email, developer_mode FROM users WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -116,7 +222,7 @@ pub async fn user_by_id(db: &Db, id: i64) -> sqlx::Result<Option<UserRow>> {
 
 /// The id and password hash of the account with this email, for sign-in.
 pub async fn credentials_by_email(db: &Db, email: &str) -> sqlx::Result<Option<(i64, String)>> {
-    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = ?")
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = $1")
         .bind(email)
         .fetch_optional(db)
         .await?;
@@ -140,7 +246,7 @@ pub async fn create_first_admin(
     let now = now_ms();
     let user_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, created_at) \
-         SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
+         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM users) RETURNING id",
     )
     .bind(email)
     .bind(password_hash)
@@ -151,7 +257,7 @@ pub async fn create_first_admin(
         return Ok(FirstAdmin::AlreadySetUp);
     };
     sqlx::query(
-        "INSERT INTO apps (name, slug, created_at) SELECT 'Demo', 'demo', ? \
+        "INSERT INTO apps (name, slug, created_at) SELECT 'Demo', 'demo', $1 \
          WHERE NOT EXISTS (SELECT 1 FROM apps)",
     )
     .bind(now)
@@ -162,7 +268,7 @@ pub async fn create_first_admin(
 }
 
 pub async fn set_developer_mode(db: &Db, user_id: i64, on: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET developer_mode = ? WHERE id = ?")
+    sqlx::query("UPDATE users SET developer_mode = $1 WHERE id = $2")
         .bind(on as i64)
         .bind(user_id)
         .execute(db)
@@ -181,7 +287,7 @@ pub struct AppRow {
     pub created_at: i64,
 }
 
-fn app_row(r: sqlx::sqlite::SqliteRow) -> AppRow {
+fn app_row(r: DbRow) -> AppRow {
     AppRow {
         id: r.get("id"),
         name: r.get("name"),
@@ -198,7 +304,7 @@ pub async fn list_apps(db: &Db) -> sqlx::Result<Vec<AppRow>> {
 }
 
 pub async fn app_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<AppRow>> {
-    let row = sqlx::query("SELECT id, name, slug, created_at FROM apps WHERE slug = ?")
+    let row = sqlx::query("SELECT id, name, slug, created_at FROM apps WHERE slug = $1")
         .bind(slug)
         .fetch_optional(db)
         .await?;
@@ -209,7 +315,7 @@ pub async fn app_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<AppRow>> {
 pub async fn create_app(db: &Db, name: &str, slug: &str) -> sqlx::Result<Option<AppRow>> {
     let now = now_ms();
     let res = sqlx::query(
-        "INSERT INTO apps (name, slug, created_at) VALUES (?, ?, ?) \
+        "INSERT INTO apps (name, slug, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (slug) DO NOTHING RETURNING id",
     )
     .bind(name)
@@ -226,7 +332,7 @@ pub async fn create_app(db: &Db, name: &str, slug: &str) -> sqlx::Result<Option<
 }
 
 pub async fn rename_app(db: &Db, app_id: i64, name: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE apps SET name = ? WHERE id = ?")
+    sqlx::query("UPDATE apps SET name = $1 WHERE id = $2")
         .bind(name)
         .bind(app_id)
         .execute(db)
@@ -236,7 +342,7 @@ pub async fn rename_app(db: &Db, app_id: i64, name: &str) -> sqlx::Result<()> {
 
 /// Deletes an app and (by cascade) everything it owns.
 pub async fn delete_app(db: &Db, app_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM apps WHERE id = ?")
+    sqlx::query("DELETE FROM apps WHERE id = $1")
         .bind(app_id)
         .execute(db)
         .await?;
@@ -260,7 +366,7 @@ pub struct ApiKeyRow {
 pub async fn list_api_keys(db: &Db, app_id: i64) -> sqlx::Result<Vec<ApiKeyRow>> {
     let rows = sqlx::query(
         "SELECT id, mode, label, key_hint, created_at, last_used_at, revoked_at \
-         FROM api_keys WHERE app_id = ? ORDER BY revoked_at IS NOT NULL, created_at DESC, id DESC",
+         FROM api_keys WHERE app_id = $1 ORDER BY revoked_at IS NOT NULL, created_at DESC, id DESC",
     )
     .bind(app_id)
     .fetch_all(db)
@@ -289,7 +395,7 @@ pub async fn insert_api_key(
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO api_keys (app_id, mode, label, key_hash, key_hint, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(app_id)
     .bind(mode)
@@ -304,7 +410,7 @@ pub async fn insert_api_key(
 /// Revokes a key of this app; false when the app has no such active key.
 pub async fn revoke_api_key(db: &Db, app_id: i64, key_id: i64) -> sqlx::Result<bool> {
     let res = sqlx::query(
-        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND app_id = ? AND revoked_at IS NULL",
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND app_id = $3 AND revoked_at IS NULL",
     )
     .bind(now_ms())
     .bind(key_id)
@@ -322,7 +428,7 @@ pub async fn app_by_api_key(
     let row = sqlx::query(
         "SELECT a.id, a.name, a.slug, a.created_at, k.id AS key_id, k.label, k.last_used_at \
          FROM api_keys k \
-         JOIN apps a ON a.id = k.app_id WHERE k.key_hash = ? AND k.revoked_at IS NULL",
+         JOIN apps a ON a.id = k.app_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
     )
     .bind(key_hash)
     .fetch_optional(db)
@@ -337,7 +443,7 @@ pub async fn app_by_api_key(
         if last_used.is_none_or(|t| now - t > 60_000) {
             let db = db.clone();
             tokio::spawn(async move {
-                let _ = sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                let _ = sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(key_id)
                     .execute(&db)
@@ -358,7 +464,7 @@ pub async fn create_admin(db: &Db, email: &str, password_hash: &str) -> sqlx::Re
     let mut tx = begin_write(db).await?;
     let now = now_ms();
     let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) \
+        "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (email) DO NOTHING RETURNING id",
     )
     .bind(email)
@@ -368,7 +474,7 @@ pub async fn create_admin(db: &Db, email: &str, password_hash: &str) -> sqlx::Re
     .await?;
     if id.is_some() {
         sqlx::query(
-            "INSERT INTO apps (name, slug, created_at) SELECT 'Demo', 'demo', ? \
+            "INSERT INTO apps (name, slug, created_at) SELECT 'Demo', 'demo', $1 \
              WHERE NOT EXISTS (SELECT 1 FROM apps)",
         )
         .bind(now)

@@ -3,8 +3,8 @@
 use super::Db;
 use crate::domain::booking::rfc3339;
 use crate::domain::subscription::{EventRef, LastDelivery, WebhookOut};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use crate::store::{Conn, DbRow};
+use sqlx::Row;
 
 /// A webhook as stored; the secrets stay on the server.
 #[derive(Clone, Debug)]
@@ -29,7 +29,7 @@ pub struct WebhookRow {
 const COLS: &str = "id, app_id, name, description, url, enabled, disabled_reason, secret, \
      previous_secret, previous_secret_expires_at, created_at, updated_at, rate_limit_per_second, ordered";
 
-fn row(r: &SqliteRow) -> WebhookRow {
+fn row(r: &DbRow) -> WebhookRow {
     WebhookRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
@@ -69,10 +69,10 @@ impl WebhookRow {
     }
 }
 
-async fn load_events(conn: &mut SqliteConnection, hooks: &mut [WebhookRow]) -> sqlx::Result<()> {
+async fn load_events(conn: &mut Conn, hooks: &mut [WebhookRow]) -> sqlx::Result<()> {
     for h in hooks.iter_mut() {
         let rows = sqlx::query(
-            "SELECT graph, state FROM webhook_events WHERE webhook_id = ? ORDER BY graph, state",
+            "SELECT graph, state FROM webhook_events WHERE webhook_id = $1 ORDER BY graph, state",
         )
         .bind(&h.id)
         .fetch_all(&mut *conn)
@@ -91,7 +91,7 @@ async fn load_events(conn: &mut SqliteConnection, hooks: &mut [WebhookRow]) -> s
 pub async fn list(db: &Db, app_id: i64) -> sqlx::Result<Vec<(WebhookRow, Option<LastDelivery>)>> {
     let mut conn = db.acquire().await?;
     let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM webhooks WHERE app_id = ? ORDER BY created_at, id"
+        "SELECT {COLS} FROM webhooks WHERE app_id = $1 ORDER BY created_at, id"
     ))
     .bind(app_id)
     .fetch_all(&mut *conn)
@@ -107,11 +107,11 @@ pub async fn list(db: &Db, app_id: i64) -> sqlx::Result<Vec<(WebhookRow, Option<
 }
 
 pub async fn last_delivery(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     webhook_id: &str,
 ) -> sqlx::Result<Option<LastDelivery>> {
     let r = sqlx::query(
-        "SELECT status, last_status_code, updated_at FROM deliveries WHERE webhook_id = ? \
+        "SELECT status, last_status_code, updated_at FROM deliveries WHERE webhook_id = $1 \
          ORDER BY id DESC LIMIT 1",
     )
     .bind(webhook_id)
@@ -124,13 +124,9 @@ pub async fn last_delivery(
     }))
 }
 
-pub async fn get(
-    conn: &mut SqliteConnection,
-    app_id: i64,
-    id: &str,
-) -> sqlx::Result<Option<WebhookRow>> {
+pub async fn get(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<WebhookRow>> {
     let r = sqlx::query(&format!(
-        "SELECT {COLS} FROM webhooks WHERE app_id = ? AND id = ?"
+        "SELECT {COLS} FROM webhooks WHERE app_id = $1 AND id = $2"
     ))
     .bind(app_id)
     .bind(id)
@@ -144,10 +140,10 @@ pub async fn get(
 }
 
 /// Writes a webhook (insert or full replace of its fields and subscriptions).
-pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> sqlx::Result<()> {
+pub async fn save(conn: &mut Conn, h: &WebhookRow, insert: bool) -> sqlx::Result<()> {
     if insert {
         sqlx::query(&format!(
-            "INSERT INTO webhooks ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO webhooks ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&h.id)
         .bind(h.app_id)
@@ -167,12 +163,12 @@ pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> 
         .await?;
     } else {
         sqlx::query(
-            "UPDATE webhooks SET name = ?, description = ?, url = ?, enabled = ?, disabled_reason = ?, \
-             disabled_at = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(disabled_at, ?) END, \
-             secret = ?, previous_secret = ?, previous_secret_expires_at = ?, updated_at = ?, \
-             rate_limit_per_second = ?, ordered = ?, \
-             failing_since = CASE WHEN ? = 1 THEN failing_since ELSE NULL END \
-             WHERE id = ? AND app_id = ?",
+            "UPDATE webhooks SET name = $1, description = $2, url = $3, enabled = $4, disabled_reason = $5, \
+             disabled_at = CASE WHEN $6 = 1 THEN NULL ELSE COALESCE(disabled_at, $7) END, \
+             secret = $8, previous_secret = $9, previous_secret_expires_at = $10, updated_at = $11, \
+             rate_limit_per_second = $12, ordered = $13, \
+             failing_since = CASE WHEN $14 = 1 THEN failing_since ELSE NULL END \
+             WHERE id = $15 AND app_id = $16",
         )
         .bind(&h.name)
         .bind(&h.description)
@@ -192,13 +188,13 @@ pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> 
         .bind(h.app_id)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("DELETE FROM webhook_events WHERE webhook_id = ?")
+        sqlx::query("DELETE FROM webhook_events WHERE webhook_id = $1")
             .bind(&h.id)
             .execute(&mut *conn)
             .await?;
     }
     for e in &h.events {
-        sqlx::query("INSERT INTO webhook_events (webhook_id, graph, state) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO webhook_events (webhook_id, graph, state) VALUES ($1, $2, $3)")
             .bind(&h.id)
             .bind(&e.graph)
             .bind(&e.state)
@@ -209,7 +205,7 @@ pub async fn save(conn: &mut SqliteConnection, h: &WebhookRow, insert: bool) -> 
 }
 
 pub async fn delete(db: &Db, app_id: i64, id: &str) -> sqlx::Result<bool> {
-    let res = sqlx::query("DELETE FROM webhooks WHERE app_id = ? AND id = ?")
+    let res = sqlx::query("DELETE FROM webhooks WHERE app_id = $1 AND id = $2")
         .bind(app_id)
         .bind(id)
         .execute(db)
@@ -219,14 +215,14 @@ pub async fn delete(db: &Db, app_id: i64, id: &str) -> sqlx::Result<bool> {
 
 /// Enabled webhooks of this app subscribed to `graph`/`state`.
 pub async fn matching(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     app_id: i64,
     graph: &str,
     state: &str,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT w.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id \
-         WHERE e.graph = ? AND e.state = ? AND w.app_id = ? AND w.enabled = 1 ORDER BY w.id",
+         WHERE e.graph = $1 AND e.state = $2 AND w.app_id = $3 AND w.enabled = 1 ORDER BY w.id",
     )
     .bind(graph)
     .bind(state)
@@ -249,11 +245,11 @@ pub struct NewDelivery<'a> {
     pub now: i64,
 }
 
-pub async fn insert_delivery(conn: &mut SqliteConnection, d: &NewDelivery<'_>) -> sqlx::Result<()> {
+pub async fn insert_delivery(conn: &mut Conn, d: &NewDelivery<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
          status, next_attempt_at, is_test, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12)",
     )
     .bind(d.msg_id)
     .bind(d.app_id)

@@ -67,7 +67,7 @@ pub mod ssr {
         let rows = sqlx::query(
             "SELECT b.id, b.name, b.webhook_id, w.name AS webhook_name, b.created_at, \
              (SELECT COUNT(*) FROM bin_requests r WHERE r.bin_id = b.id) AS n \
-             FROM bins b LEFT JOIN webhooks w ON w.id = b.webhook_id WHERE b.app_id = ? ORDER BY b.created_at DESC",
+             FROM bins b LEFT JOIN webhooks w ON w.id = b.webhook_id WHERE b.app_id = $1 ORDER BY b.created_at DESC",
         )
         .bind(app_id)
         .fetch_all(&st.db)
@@ -145,7 +145,7 @@ pub mod ssr {
         body: &Bytes,
     ) -> sqlx::Result<Option<i64>> {
         let mut tx = crate::store::begin_write(db).await?;
-        let app: Option<i64> = sqlx::query_scalar("SELECT app_id FROM bins WHERE id = ?")
+        let app: Option<i64> = sqlx::query_scalar("SELECT app_id FROM bins WHERE id = $1")
             .bind(token)
             .fetch_optional(&mut *tx)
             .await?;
@@ -161,7 +161,7 @@ pub mod ssr {
             .collect();
         let kept = &body[..body.len().min(MAX_BODY)];
         sqlx::query(
-            "INSERT INTO bin_requests (bin_id, method, path, headers, body, truncated, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bin_requests (bin_id, method, path, headers, body, truncated, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token)
         .bind(method.as_str())
@@ -173,8 +173,8 @@ pub mod ssr {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "DELETE FROM bin_requests WHERE bin_id = ? AND id NOT IN \
-             (SELECT id FROM bin_requests WHERE bin_id = ? ORDER BY id DESC LIMIT ?)",
+            "DELETE FROM bin_requests WHERE bin_id = $1 AND id NOT IN \
+             (SELECT id FROM bin_requests WHERE bin_id = $2 ORDER BY id DESC LIMIT $3)",
         )
         .bind(token)
         .bind(token)
@@ -192,7 +192,7 @@ pub mod ssr {
     ) -> sqlx::Result<Vec<CapturedOut>> {
         let rows = sqlx::query(
             "SELECT id, method, path, headers, body, truncated, received_at FROM bin_requests \
-             WHERE bin_id = ? ORDER BY id DESC",
+             WHERE bin_id = $1 ORDER BY id DESC",
         )
         .bind(bin)
         .fetch_all(db)
@@ -275,7 +275,7 @@ pub async fn create_bin(app: String, name: String) -> PanelResult<String> {
             "Use a name of at most 100 characters.",
         ));
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bins WHERE app_id = ?")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bins WHERE app_id = $1")
         .bind(app.id)
         .fetch_one(&st.db)
         .await?;
@@ -288,7 +288,7 @@ pub async fn create_bin(app: String, name: String) -> PanelResult<String> {
     // 32 alphanumerics (~190 bits): the URL is the only key to the bin.
     let id = crate::auth::generate_api_key(false).plain[13..].to_string();
     let name = if name.is_empty() { "Request bin" } else { name };
-    sqlx::query("INSERT INTO bins (id, app_id, name, created_at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO bins (id, app_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&id)
         .bind(app.id)
         .bind(name)
@@ -303,7 +303,7 @@ pub async fn delete_bin(app: String, bin: String) -> PanelResult<()> {
     use crate::error::PanelError;
     use crate::panel;
     let (st, _, app) = panel::user_and_app(&app).await?;
-    let res = sqlx::query("DELETE FROM bins WHERE app_id = ? AND id = ?")
+    let res = sqlx::query("DELETE FROM bins WHERE app_id = $1 AND id = $2")
         .bind(app.id)
         .bind(&bin)
         .execute(&st.db)
@@ -363,7 +363,7 @@ pub async fn webhook_for_bin(app: String, bin: String) -> PanelResult<String> {
     )
     .await
     .map_err(panel::from_engine)?;
-    sqlx::query("UPDATE bins SET webhook_id = ? WHERE id = ?")
+    sqlx::query("UPDATE bins SET webhook_id = $1 WHERE id = $2")
         .bind(&h.id)
         .bind(&b.id)
         .execute(&st.db)

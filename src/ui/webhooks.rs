@@ -103,7 +103,7 @@ pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
     let now = crate::store::now_ms();
     let from = now - 24 * 3_600_000;
     let rows = sqlx::query(
-        "SELECT started_at, duration_ms, outcome FROM attempts WHERE webhook_id = ? AND started_at >= ? \
+        "SELECT started_at, duration_ms, outcome FROM attempts WHERE webhook_id = $1 AND started_at >= $2 \
          ORDER BY started_at DESC LIMIT 20000",
     )
     .bind(&id)
@@ -131,19 +131,19 @@ pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
             .copied()
     };
     let failing_since: Option<i64> =
-        sqlx::query_scalar("SELECT failing_since FROM webhooks WHERE id = ?")
+        sqlx::query_scalar("SELECT failing_since FROM webhooks WHERE id = $1")
             .bind(&id)
             .fetch_one(&st.db)
             .await?;
     let held: i64 = if h.enabled {
         0
     } else {
-        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE webhook_id = ? AND status IN ('pending', 'delivering')")
+        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status IN ('pending', 'delivering')")
             .bind(&id)
             .fetch_one(&st.db)
             .await?
     };
-    let replay = sqlx::query("SELECT total, done, status, since FROM replays WHERE webhook_id = ? ORDER BY id DESC LIMIT 1")
+    let replay = sqlx::query("SELECT total, done, status, since FROM replays WHERE webhook_id = $1 ORDER BY id DESC LIMIT 1")
         .bind(&id)
         .fetch_optional(&st.db)
         .await?

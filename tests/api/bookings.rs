@@ -317,7 +317,7 @@ async fn due_actions_survive_a_restart() {
     let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
     let later = bookhook::store::now_ms() + 6 * 60_000;
     assert_eq!(engine::run_due(&again.db, later, 100).await.unwrap(), 1);
-    let state: String = sqlx::query_scalar("SELECT state FROM bookings WHERE id = ?")
+    let state: String = sqlx::query_scalar("SELECT state FROM bookings WHERE id = $1")
         .bind(b["id"].as_str().unwrap())
         .fetch_one(&again.db)
         .await

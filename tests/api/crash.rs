@@ -14,10 +14,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn server(dir: &std::path::Path, port: u16) -> Child {
+fn server(dir: &std::path::Path, db: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_bookhook"))
         .arg("serve")
         .env("BOOKHOOK_DATA_DIR", dir)
+        .env("BOOKHOOK_DATABASE_URL", db)
         .env("BOOKHOOK_LISTEN", format!("127.0.0.1:{port}"))
         .env("BOOKHOOK_ALLOWED_TARGET_SUBNETS", "127.0.0.0/8")
         .env("BOOKHOOK_DELIVERY_TIMEOUT_SECS", "2")
@@ -45,9 +46,11 @@ async fn ready(base: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
+    let db_url = crate::helpers::test_database_url(dir.path());
     let out = Command::new(env!("CARGO_BIN_EXE_bookhook"))
         .args(["create-api-key", "--app", "demo"])
         .env("BOOKHOOK_DATA_DIR", dir.path())
+        .env("BOOKHOOK_DATABASE_URL", &db_url)
         .env("BOOKHOOK_LOG_LEVEL", "error")
         .output()
         .unwrap();
@@ -63,7 +66,7 @@ async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     rx.always(Reply::Hang(Duration::from_millis(1500)));
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = server(dir.path(), port);
+    let mut child = server(dir.path(), &db_url, port);
     ready(&base).await;
     let c = reqwest::Client::new();
     let post = |path: &str, body: Value| {
@@ -114,17 +117,13 @@ async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     child.wait().unwrap();
     let killed_at = Instant::now();
     let before_kill = rx.received().len();
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bookhook.db").display()
-    ))
+    let db = bookhook::store::connect(&db_url, 2).await.unwrap();
+    let (written, delivered): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(CASE WHEN status = 'delivered' THEN 1 END) FROM deliveries",
+    )
+    .fetch_one(&db)
     .await
     .unwrap();
-    let (written, delivered): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(status = 'delivered'), 0) FROM deliveries")
-            .fetch_one(&db)
-            .await
-            .unwrap();
     db.close().await;
     assert_eq!(
         written, N as i64,
@@ -136,16 +135,11 @@ async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     );
 
     rx.always(Reply::Status(200));
-    let mut child = server(dir.path(), port);
+    let mut child = server(dir.path(), &db_url, port);
     ready(&base).await;
     // After the restart every message ends delivered: the dead process's claims expire and
     // are sent again.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bookhook.db").display()
-    ))
-    .await
-    .unwrap();
+    let db = bookhook::store::connect(&db_url, 2).await.unwrap();
     let until = Instant::now() + Duration::from_secs(90);
     loop {
         let delivered: i64 =

@@ -1034,7 +1034,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
     assert!(moved == 200 || moved == 0, "{moved}");
     let progress = |db: bookhook::store::Db| async move {
         sqlx::query_as::<_, (i64, i64, String)>(
-            "SELECT total, done, status FROM replays WHERE id = ?",
+            "SELECT total, done, status FROM replays WHERE id = $1",
         )
         .bind(job)
         .fetch_one(&db)

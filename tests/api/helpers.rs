@@ -21,7 +21,8 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
-        database_url: format!("sqlite://{}", dir.join("bookhook.db").display()),
+        database_url: test_database_url(dir),
+        database_max_connections: 8,
         log_level: "warn".into(),
         public_url: "http://127.0.0.1".into(),
         site_root: "target/site".into(),
@@ -37,6 +38,82 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         delivery_concurrency_per_endpoint: 16,
         disable_failing_after_hours: 120,
         retention_days: 30,
+    }
+}
+
+/// The backend the suite runs on: `BOOKHOOK_TEST_BACKEND=postgres` runs it on PostgreSQL
+/// (`make test` runs it once on each).
+pub fn on_postgres() -> bool {
+    std::env::var("BOOKHOOK_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// A database of its own for one test: a SQLite file in `dir`, or a new PostgreSQL database.
+pub fn test_database_url(dir: &std::path::Path) -> String {
+    if on_postgres() {
+        pg::fresh_database()
+    } else {
+        format!("sqlite://{}", dir.join("bookhook.db").display())
+    }
+}
+
+pub mod pg {
+    use sqlx::{Connection, Executor};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The server the PostgreSQL run uses (a missing server fails the run; it is not skipped).
+    pub fn server_url() -> String {
+        std::env::var("BOOKHOOK_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    }
+
+    /// Runs `f` on a runtime of its own (the tests' helpers are sync; the caller may be async).
+    fn block_on<F: std::future::Future<Output = T> + Send + 'static, T: Send + 'static>(f: F) -> T {
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(f)
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Creates `bh_t_<pid>_<n>` and returns its URL. The first call of a process also drops
+    /// the databases that test processes no longer running left behind.
+    pub fn fresh_database() -> String {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("bh_t_{}_{n}", std::process::id());
+        let server = server_url();
+        let create = name.clone();
+        block_on(async move {
+            let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+                .await
+                .expect(
+                    "PostgreSQL at BOOKHOOK_TEST_POSTGRES_URL (default 127.0.0.1:5432) answers",
+                );
+            if n == 0 {
+                let old: Vec<String> = sqlx::query_scalar(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'bh\\_t\\_%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                for db in old {
+                    let pid = db.split('_').nth(2).unwrap_or("");
+                    if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                        let _ = conn
+                            .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+                            .await;
+                    }
+                }
+            }
+            conn.execute(format!("CREATE DATABASE {create}").as_str())
+                .await
+                .unwrap();
+        });
+        format!("{}/{name}", server_url())
     }
 }
 

@@ -51,7 +51,7 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn log_count(s: &Shared, id: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM booking_logs WHERE booking_id = ?")
+    sqlx::query_scalar("SELECT COUNT(*) FROM booking_logs WHERE booking_id = $1")
         .bind(id)
         .fetch_one(&s.app.db)
         .await

@@ -105,7 +105,7 @@ async fn each_subscribed_transition_writes_one_pending_delivery_per_matching_web
             }
             // The payload is the booking exactly as the API shows it at that moment.
             let payload: String = sqlx::query_scalar(
-                "SELECT payload FROM deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1",
+                "SELECT payload FROM deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT 1",
             )
             .bind(all["id"].as_str().unwrap())
             .fetch_one(&app.db)
@@ -166,13 +166,20 @@ async fn a_failing_transition_leaves_neither_the_state_change_nor_a_delivery() {
     assert_eq!(app.count("deliveries").await, before);
 
     // An error after the state update (the outbox insert fails) rolls everything back.
-    sqlx::query(
-        "CREATE TRIGGER fail_outbox BEFORE INSERT ON deliveries \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
+    let inject: &[&str] = if on_postgres() {
+        &[
+            "CREATE FUNCTION fail_outbox() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER fail_outbox BEFORE INSERT ON deliveries \
+             FOR EACH ROW EXECUTE FUNCTION fail_outbox()",
+        ]
+    } else {
+        &["CREATE TRIGGER fail_outbox BEFORE INSERT ON deliveries \
+           BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
+    };
+    for sql in inject {
+        sqlx::query(sql).execute(&app.db).await.unwrap();
+    }
     let (s, e) = api.act(id, "confirm").await;
     assert_eq!(s, 500, "{e}");
     assert!(
@@ -184,10 +191,12 @@ async fn a_failing_transition_leaves_neither_the_state_change_nor_a_delivery() {
     assert_eq!(now["data"]["logs"].as_array().unwrap().len(), 1);
     assert_eq!(app.count("deliveries").await, before);
 
-    sqlx::query("DROP TRIGGER fail_outbox")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    let drop = if on_postgres() {
+        "DROP TRIGGER fail_outbox ON deliveries"
+    } else {
+        "DROP TRIGGER fail_outbox"
+    };
+    sqlx::query(drop).execute(&app.db).await.unwrap();
     assert_eq!(api.act(id, "confirm").await.0, 200);
     assert_eq!(app.count("deliveries").await, before + 1);
 }
