@@ -10,11 +10,11 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: bench-log help run test test-unit test-e2e build release tools test-tools fmt lint screenshots bench
+.PHONY: bench-log help run test test-unit test-postgres test-e2e build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
-	@echo "make test   every test: unit, integration (SQLite), browser end-to-end"
+	@echo "make test   every test: unit, integration (SQLite and PostgreSQL), browser end-to-end"
 	@echo "make lint   cargo fmt --check and cargo clippy"
 
 tools:
@@ -49,11 +49,18 @@ bench: release
 	LEPTOS_OUTPUT_NAME=bookhook cargo build --release --features ssr --bin bench
 	target/release/bench $(ARGS)
 
-test: test-tools test-unit test-e2e
+test: test-tools test-unit test-postgres test-e2e
 
 test-unit:
 	@echo "==> Unit and integration tests (SQLite; the first build takes about 5 minutes)"
 	$(LEPTOS_ENV_VARS) cargo test --features ssr
+
+# The same integration suite on PostgreSQL (BOOKHOOK_TEST_POSTGRES_URL, default
+# postgres://postgres@127.0.0.1:5432; each test creates a database of its own). A server that
+# does not answer fails the run.
+test-postgres:
+	@echo "==> Integration tests on PostgreSQL"
+	$(LEPTOS_ENV_VARS) BOOKHOOK_TEST_BACKEND=postgres cargo test --features ssr --test api
 
 test-e2e:
 	@echo "==> Building the site for the browser tests"

@@ -20,6 +20,8 @@ pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod panel;
 #[cfg(feature = "ssr")]
+pub mod peers;
+#[cfg(feature = "ssr")]
 pub mod sessions;
 #[cfg(feature = "ssr")]
 pub mod startup;

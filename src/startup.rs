@@ -41,6 +41,8 @@ pub struct AppState {
     /// Where this server's request inspector is reached (its listen address; 127.0.0.1 when
     /// listening on all interfaces).
     pub inspector_addr: SocketAddr,
+    /// The other instances on the same PostgreSQL database (none on SQLite).
+    pub peers: Option<Arc<crate::peers::Peers>>,
 }
 
 impl AppState {
@@ -49,6 +51,9 @@ impl AppState {
     pub fn committed(&self, app_id: i64) {
         self.wake.notify_one();
         let _ = self.changes.send(app_id);
+        if let Some(p) = &self.peers {
+            p.tell(app_id, true);
+        }
     }
 }
 
@@ -71,6 +76,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     session_store: Sessions,
+    /// Ends the LISTEN/NOTIFY tasks when the server stops.
+    peers_stop: CancellationToken,
 }
 
 impl Application {
@@ -101,13 +108,29 @@ impl Application {
         let wake = Arc::new(tokio::sync::Notify::new());
         let metrics = Arc::new(crate::delivery::metrics::Metrics::default());
         let (changes, _) = tokio::sync::broadcast::channel(1024);
-        let worker = Arc::new(worker_for(
+        let peers_stop = CancellationToken::new();
+        let peers = match store::Backend::of(&db) {
+            store::Backend::Postgres => Some(
+                crate::peers::start(
+                    &settings.database_url,
+                    wake.clone(),
+                    changes.clone(),
+                    peers_stop.clone(),
+                )
+                .await
+                .context("listening for the other instances")?,
+            ),
+            store::Backend::Sqlite => None,
+        };
+        let mut worker = worker_for(
             &db,
             &settings,
             wake.clone(),
             metrics.clone(),
             changes.clone(),
-        )?);
+        )?;
+        worker.peers = peers.clone();
+        let worker = Arc::new(worker);
         let state = AppState {
             db,
             settings,
@@ -118,6 +141,7 @@ impl Application {
             worker,
             changes,
             inspector_addr,
+            peers,
         };
         let router = router(state.clone(), session_store.clone());
         Ok(Self {
@@ -125,6 +149,7 @@ impl Application {
             router,
             state,
             session_store,
+            peers_stop,
         })
     }
 
@@ -204,6 +229,7 @@ impl Application {
             }
             shutdown.cancel();
         }
+        self.peers_stop.cancel();
         self.state.db.close().await;
         tracing::info!("bookhook stopped");
         result

@@ -56,8 +56,20 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
     .fetch_all(db)
     .await?;
     let mut moved = 0;
-    for (id, webhook, since, cursor, max_id) in jobs {
+    for (id, webhook, since, _, max_id) in jobs {
         let mut tx = crate::store::begin_write(db).await?;
+        // Re-read the cursor under the lock: another instance (or step) may have moved it
+        // since the list was read, and each batch must be taken once.
+        let lock = crate::store::for_update(&tx);
+        let cursor: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT cursor FROM replays WHERE id = $1 AND status = 'running'{lock}"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(cursor) = cursor else {
+            continue;
+        };
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2 \
              AND id > $3 AND id <= $4 ORDER BY id LIMIT $5",

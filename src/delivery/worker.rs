@@ -62,6 +62,8 @@ pub struct Worker {
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Told the app ids of each recorded batch, for the live delivery log.
     pub changes: Option<tokio::sync::broadcast::Sender<i64>>,
+    /// The other instances on the same PostgreSQL database, told the same.
+    pub peers: Option<Arc<crate::peers::Peers>>,
 }
 
 /// What one round did.
@@ -90,6 +92,7 @@ impl Worker {
             in_flight: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             changes: None,
+            peers: None,
         })
     }
 
@@ -185,6 +188,9 @@ impl Worker {
             seen.dedup();
             for app in seen {
                 let _ = tx.send(app);
+                if let Some(p) = &self.peers {
+                    p.tell(app, false);
+                }
             }
         }
     }

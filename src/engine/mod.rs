@@ -153,7 +153,7 @@ pub async fn create_booking(
             ))
         }
         (Graph::GroupCustomer | Graph::GroupCustomerPayment, Some(owner_id)) => {
-            let owner = sb::booking(&mut tx, app.id, owner_id)
+            let owner = sb::booking_for_update(&mut tx, app.id, owner_id)
                 .await?
                 .ok_or_else(|| {
                     EngineError::invalid(
@@ -305,7 +305,7 @@ pub async fn apply_action(
 ) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
     let now = now_ms();
-    let b = sb::booking(&mut tx, app_id, booking_id)
+    let b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
         .ok_or(EngineError::NotFound("The booking"))?;
     let (graph, state) = parse_stored(&b)?;
@@ -323,7 +323,7 @@ pub async fn apply_action(
     }?;
     if graph == Graph::GroupCustomerPayment && action == Action::Pay {
         if let Some(owner_id) = &b.owner_booking_id {
-            if let Some(owner) = sb::booking(&mut tx, app_id, owner_id).await? {
+            if let Some(owner) = sb::booking_for_update(&mut tx, app_id, owner_id).await? {
                 ensure_free_seat(&mut tx, &owner).await?;
             }
         }
@@ -353,7 +353,7 @@ pub async fn apply_action(
             }
         }
     }
-    let b = sb::booking(&mut tx, app_id, booking_id)
+    let b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
         .ok_or(EngineError::NotFound("The booking"))?;
     let out = booking_out(&mut tx, &b, Includes::ALL).await?;
@@ -432,7 +432,7 @@ pub async fn update_meta(
 ) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
     let now = now_ms();
-    let mut b = sb::booking(&mut tx, app_id, booking_id)
+    let mut b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
         .ok_or(EngineError::NotFound("The booking"))?;
     sb::update_meta(&mut tx, booking_id, &meta, now).await?;
@@ -446,7 +446,7 @@ pub async fn update_meta(
 /// Deletes a booking in a final state.
 pub async fn delete_booking(db: &Db, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
     let mut tx = sb::begin_write(db).await?;
-    let b = sb::booking(&mut tx, app_id, booking_id)
+    let b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
         .ok_or(EngineError::NotFound("The booking"))?;
     if !b.completed {
@@ -467,7 +467,7 @@ pub async fn run_due(db: &Db, now: i64, limit: i64) -> Result<usize, EngineError
     let mut applied = 0;
     for (app_id, id) in sb::due(db, now, limit).await? {
         let mut tx = sb::begin_write(db).await?;
-        let Some(b) = sb::booking(&mut tx, app_id, &id).await? else {
+        let Some(b) = sb::booking_for_update(&mut tx, app_id, &id).await? else {
             continue;
         };
         // Re-read under the write lock: another instance or step may have applied it.

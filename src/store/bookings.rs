@@ -155,8 +155,29 @@ fn booking_row(r: &DbRow) -> BookingRow {
 }
 
 pub async fn booking(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<BookingRow>> {
+    booking_locked(conn, app_id, id, "").await
+}
+
+/// The booking, locked until the write transaction ends (on PostgreSQL; SQLite's write
+/// transaction already excludes other writers): a transition by another instance waits and
+/// then sees the state this one leaves.
+pub async fn booking_for_update(
+    conn: &mut Conn,
+    app_id: i64,
+    id: &str,
+) -> sqlx::Result<Option<BookingRow>> {
+    let lock = crate::store::for_update(conn);
+    booking_locked(conn, app_id, id, lock).await
+}
+
+async fn booking_locked(
+    conn: &mut Conn,
+    app_id: i64,
+    id: &str,
+    lock: &str,
+) -> sqlx::Result<Option<BookingRow>> {
     let row = sqlx::query(&format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE app_id = $1 AND id = $2"
+        "SELECT {BOOKING_COLS} FROM bookings WHERE app_id = $1 AND id = $2{lock}"
     ))
     .bind(app_id)
     .bind(id)

@@ -43,7 +43,7 @@ pub async fn candidates(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64,
            UNION ALL \
            SELECT d.id, d.webhook_id, d.lease_until AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
            WHERE d.status = 'delivering' AND d.lease_until < $1 AND {eligible} \
-         ) ORDER BY due, id LIMIT $2"
+         ) AS due_now ORDER BY due, id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
@@ -59,10 +59,20 @@ pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Re
         return Ok(vec![]);
     }
     let marks = crate::store::marks(3, ids.len());
+    let due = format!(
+        "id IN ({marks}) AND ((status = 'pending' AND next_attempt_at <= $2) \
+         OR (status = 'delivering' AND lease_until < $2))"
+    );
+    // On PostgreSQL several instances claim at once: rows another one is claiming right now
+    // are skipped, not waited for (and its claim wins).
+    let target = match crate::store::Backend::of(db) {
+        crate::store::Backend::Postgres => {
+            format!("id IN (SELECT id FROM deliveries WHERE {due} FOR UPDATE SKIP LOCKED)")
+        }
+        crate::store::Backend::Sqlite => due,
+    };
     let sql = format!(
-        "UPDATE deliveries SET status = 'delivering', lease_until = $1 \
-         WHERE id IN ({marks}) AND ((status = 'pending' AND next_attempt_at <= $2) \
-           OR (status = 'delivering' AND lease_until < $2)) \
+        "UPDATE deliveries SET status = 'delivering', lease_until = $1 WHERE {target} \
          RETURNING id, msg_id, app_id, webhook_id, payload, attempts, is_test"
     );
     let mut q = sqlx::query(&sql).bind(lease_until).bind(now);
@@ -185,7 +195,7 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE deliveries SET status = $1, attempts = MAX(attempts, $2), next_attempt_at = COALESCE($3, next_attempt_at), \
+            "UPDATE deliveries SET status = $1, attempts = CASE WHEN attempts > $2 THEN attempts ELSE $2 END, next_attempt_at = COALESCE($3, next_attempt_at), \
              lease_until = NULL, last_status_code = $4, last_error = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(a.next_status)
