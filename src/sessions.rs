@@ -43,11 +43,22 @@ impl Sessions {
                 Self::Sqlite(SqliteStore::new(pool))
             }
         };
-        match &store {
-            Self::Sqlite(s) => s.migrate().await,
-            Self::Postgres(s) => s.migrate().await,
+        // Instances started together may race to create the table; the loser tries again.
+        let mut tries = 0;
+        loop {
+            let res = match &store {
+                Self::Sqlite(s) => s.migrate().await,
+                Self::Postgres(s) => s.migrate().await,
+            };
+            match res {
+                Ok(()) => break,
+                Err(_) if tries < 3 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e).context("creating the session table"),
+            }
         }
-        .context("creating the session table")?;
         Ok(store)
     }
 }

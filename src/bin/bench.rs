@@ -6,6 +6,7 @@
 //!
 //!   make bench ARGS="--n 20000 --concurrency 64"
 //!   make bench ARGS="--rate 200 --n 4000"
+//!   make bench ARGS="--postgres --instances 2"
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -45,6 +46,16 @@ struct Args {
     /// Keep the temporary data directory (its path is printed).
     #[arg(long)]
     keep: bool,
+    /// Run on a fresh PostgreSQL database (created on the server of --postgres-url, dropped
+    /// afterwards) instead of SQLite.
+    #[arg(long)]
+    postgres: bool,
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres_url: String,
+    /// Server instances sharing the database (more than one needs --postgres); API calls are
+    /// spread over them in turn, as a load balancer would.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
     /// Seconds to wait for the deliveries after the last API call.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -141,6 +152,54 @@ impl Drop for Server {
     }
 }
 
+/// The benchmark's PostgreSQL database, dropped at the end unless kept.
+struct PgDatabase {
+    server: String,
+    name: String,
+    url: String,
+    keep: bool,
+}
+
+impl PgDatabase {
+    async fn create(server: &str, name: &str, keep: bool) -> anyhow::Result<Self> {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+            .await
+            .map_err(|e| anyhow::anyhow!("--postgres-url {server}: {e}"))?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
+        Ok(Self {
+            server: server.into(),
+            name: name.into(),
+            url: format!("{server}/{name}"),
+            keep,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if self.keep {
+            eprintln!("bench: PostgreSQL database kept: {}", self.url);
+            return;
+        }
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                use sqlx::{Connection, Executor};
+                let mut c = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+                c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+    }
+}
+
 /// The temporary data directory, removed on drop unless kept.
 struct DataDir {
     path: PathBuf,
@@ -217,6 +276,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     anyhow::ensure!(args.n > 0, "--n must be at least 1");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(args.webhooks > 0, "--webhooks must be at least 1");
+    anyhow::ensure!(args.instances > 0, "--instances must be at least 1");
+    anyhow::ensure!(
+        args.instances == 1 || args.postgres,
+        "--instances above 1 needs --postgres (instances share a PostgreSQL database)"
+    );
     if let Some(r) = args.rate {
         anyhow::ensure!(r > 0.0, "--rate must be above 0");
     }
@@ -238,11 +302,22 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     };
     std::fs::create_dir_all(&data.path)
         .with_context(|| format!("creating {}", data.path.display()))?;
+    let pg = if args.postgres {
+        let name = format!("bookhook_bench_{}_{nanos}", std::process::id());
+        Some(PgDatabase::create(&args.postgres_url, &name, args.keep).await?)
+    } else {
+        None
+    };
+    let database_url = match &pg {
+        Some(p) => p.url.clone(),
+        None => format!("sqlite://{}", data.path.join("bookhook.db").display()),
+    };
 
     // An API key.
     let out = Command::new(&args.server)
         .args(["create-api-key", "--app", "bench"])
         .env("BOOKHOOK_DATA_DIR", &data.path)
+        .env("BOOKHOOK_DATABASE_URL", &database_url)
         .env("BOOKHOOK_LOG_LEVEL", "warn")
         .stderr(Stdio::inherit())
         .output()
@@ -270,41 +345,50 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         let _ = axum::serve(rx_listener, rx_app).await;
     });
 
-    // The server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(&args.server)
-        .arg("serve")
-        .env("BOOKHOOK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BOOKHOOK_DATA_DIR", &data.path)
-        .env("BOOKHOOK_ALLOWED_TARGET_SUBNETS", "127.0.0.0/8")
-        .env("BOOKHOOK_LOG_LEVEL", "warn")
-        .stdin(Stdio::null())
-        .spawn()
-        .context("starting the server")?;
-    let mut server = Server { child: Some(child) };
-    let pid = server.pid().to_string();
-
+    // The servers.
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency.max(16))
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(60))
         .build()?;
-    let ready_by = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(c) = server.child.as_mut() {
-            if let Ok(Some(st)) = c.try_wait() {
-                anyhow::bail!("the server exited at start-up: {st}");
+    let mut servers: Vec<Server> = Vec::new();
+    let mut bases: Vec<String> = Vec::new();
+    for i in 0..args.instances {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let child = Command::new(&args.server)
+            .arg("serve")
+            .env("BOOKHOOK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("BOOKHOOK_DATA_DIR", &data.path)
+            .env("BOOKHOOK_DATABASE_URL", &database_url)
+            .env("BOOKHOOK_ALLOWED_TARGET_SUBNETS", "127.0.0.0/8")
+            .env("BOOKHOOK_LOG_LEVEL", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .context("starting the server")?;
+        let mut server = Server { child: Some(child) };
+        let ready_by = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(c) = server.child.as_mut() {
+                if let Ok(Some(st)) = c.try_wait() {
+                    anyhow::bail!("server instance {i} exited at start-up: {st}");
+                }
+            }
+            match client.get(format!("{base}/readyz")).send().await {
+                Ok(r) if r.status().is_success() => break,
+                _ if Instant::now() > ready_by => {
+                    anyhow::bail!("server instance {i} was not ready within 30 s")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
-        match client.get(format!("{base}/readyz")).send().await {
-            Ok(r) if r.status().is_success() => break,
-            _ if Instant::now() > ready_by => anyhow::bail!("the server was not ready within 30 s"),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
+        servers.push(server);
+        bases.push(base);
     }
+    let pids: Vec<String> = servers.iter().map(|s| s.pid().to_string()).collect();
+    let base = bases[0].clone();
 
     // A resource and the webhooks.
     let auth = {
@@ -360,11 +444,14 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         fmt(end_at)
     )
     .into();
-    let url: Arc<str> = format!("{base}/v2/bookings").into();
+    let urls: Arc<Vec<String>> =
+        Arc::new(bases.iter().map(|b| format!("{b}/v2/bookings")).collect());
     let auth: Arc<str> = auth.into();
     let expected = args.n * args.webhooks;
 
-    let cpu_server_before = cpu_seconds(&pid, ticks).unwrap_or(0.0);
+    let cpu_servers =
+        |pids: &[String]| -> Option<f64> { pids.iter().map(|p| cpu_seconds(p, ticks)).sum() };
+    let cpu_server_before = cpu_servers(&pids).unwrap_or(0.0);
     let cpu_self_before = cpu_seconds("self", ticks).unwrap_or(0.0);
     let sent = Arc::new(AtomicUsize::new(0));
     let progress = {
@@ -403,9 +490,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             tokio::time::sleep_until((t0 + Duration::from_secs_f64(i as f64 / r)).into()).await;
         }
         let permit = slots.clone().acquire_owned().await?;
-        let (client, url, auth, prefix, sent) = (
+        let (client, urls, auth, prefix, sent) = (
             client.clone(),
-            url.clone(),
+            urls.clone(),
             auth.clone(),
             prefix.clone(),
             sent.clone(),
@@ -414,7 +501,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             let body = format!("{prefix}{i}}}}}");
             let start = Instant::now();
             let res = client
-                .post(&*url)
+                .post(&urls[i % urls.len()])
                 .header("authorization", &*auth)
                 .header("content-type", "application/json")
                 .body(body)
@@ -459,10 +546,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     progress.abort();
 
-    let cpu_server_after = cpu_seconds(&pid, ticks);
+    let cpu_server_after = cpu_servers(&pids);
     let cpu_self_after = cpu_seconds("self", ticks).unwrap_or(0.0);
-    let peak = vm_mib(&pid, "VmHWM:");
-    let rss = vm_mib(&pid, "VmRSS:");
+    let peak = pids
+        .iter()
+        .filter_map(|p| vm_mib(p, "VmHWM:"))
+        .reduce(f64::max);
+    let rss = pids
+        .iter()
+        .filter_map(|p| vm_mib(p, "VmRSS:"))
+        .reduce(f64::max);
     let metrics = if timed_out {
         match client.get(format!("{base}/metrics")).send().await {
             Ok(r) => r.text().await.unwrap_or_default(),
@@ -471,7 +564,8 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         String::new()
     };
-    let stopped = server.stop();
+    let stopped: Vec<String> = servers.iter_mut().map(|s| s.stop()).collect();
+    let stopped = stopped.join("; ");
 
     // Figures.
     let starts: Vec<Instant> = {
@@ -517,6 +611,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     println!();
     println!("== bookhook bench ==");
+    println!(
+        "database             {}, {} instance(s)",
+        if args.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        args.instances
+    );
     match args.rate {
         Some(r) => println!(
             "mode                 paced {r}/s, cap {} in flight; {} booking(s) x {} webhook(s)",
@@ -556,7 +659,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     );
     match cpu_server_after {
         Some(after) => println!(
-            "server CPU           {:.2} s during the load ({:.0}% of one core over {:.2} s), {:.2} s in all",
+            "server CPU           {:.2} s during the load ({:.0}% of one core over {:.2} s), {:.2} s in all (all instances)",
             after - cpu_server_before,
             100.0 * (after - cpu_server_before) / load_secs.max(1e-9),
             load_secs,
@@ -570,7 +673,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         100.0 * (cpu_self_after - cpu_self_before) / load_secs.max(1e-9)
     );
     println!(
-        "server memory        peak {} (VmHWM), {} at the end (VmRSS)",
+        "server memory        peak {} (VmHWM), {} at the end (VmRSS; the largest instance)",
         peak.map(|m| format!("{m:.1} MiB"))
             .unwrap_or_else(|| "?".into()),
         rss.map(|m| format!("{m:.1} MiB"))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -30,7 +30,7 @@ fn server(dir: &std::path::Path, db: &str, port: u16) -> Child {
         .expect("the server binary starts")
 }
 
-async fn ready(base: &str) {
+pub async fn ready(base: &str) {
     let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {

@@ -1,4 +1,5 @@
-//! Integration tests: the real server on a random port with a fresh SQLite file each.
+//! Integration tests: the real server on a random port with a fresh database each (a SQLite
+//! file, or with BOOKHOOK_TEST_BACKEND=postgres a PostgreSQL database).
 
 mod accounts;
 mod apps;
@@ -6,6 +7,7 @@ mod bookings;
 mod crash;
 mod delivery;
 mod helpers;
+mod instances;
 mod pages;
 mod properties;
 mod receiver;
