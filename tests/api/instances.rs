@@ -311,3 +311,44 @@ async fn a_panel_session_and_the_live_log_work_on_whichever_instance_a_browser_h
         .unwrap();
     assert_ne!(res.status(), 200, "signed out on A as well");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_applying_due_timeouts_apply_each_once() {
+    if !on_postgres() {
+        eprintln!("several instances need PostgreSQL: this test runs in the PostgreSQL pass");
+        return;
+    }
+    use crate::helpers::{spawn_app_with, test_settings};
+    use bookhook::engine;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(dir.path());
+    let a = spawn_app_with(settings.clone(), dir).await;
+    let b = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
+    a.setup_admin().await;
+    let api = a.api_for("demo").await;
+    let resource = api.resource().await;
+    const N: usize = 60;
+    let mut ids = vec![];
+    for _ in 0..N {
+        let bk = api.booking(&resource, "instant_payment", json!({})).await;
+        ids.push(bk["id"].as_str().unwrap().to_string());
+    }
+    // Both instances' schedulers find the same due timeouts at once.
+    let later = bookhook::store::now_ms() + 10 * 60_000;
+    let (x, y) = tokio::join!(
+        engine::run_due(&a.db, later, 500),
+        engine::run_due(&b.db, later, 500)
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x + y, N, "applied {x} on A and {y} on B");
+    for id in &ids {
+        let timeouts: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM booking_logs WHERE booking_id = $1 AND action = 'timeout'",
+        )
+        .bind(id)
+        .fetch_one(&a.db)
+        .await
+        .unwrap();
+        assert_eq!(timeouts, 1, "{id}");
+    }
+}
