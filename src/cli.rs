@@ -11,7 +11,8 @@ const SETTINGS_HELP: &str = "\
 Settings (defaults, then bookhook.toml, then environment variables):
   BOOKHOOK_LISTEN                address:port to listen on        [default: 127.0.0.1:3000]
   BOOKHOOK_DATA_DIR              folder for the SQLite database   [default: ./data]
-  BOOKHOOK_DATABASE_URL          sqlite://… URL                   [default: sqlite://<data_dir>/bookhook.db]
+  BOOKHOOK_DATABASE_URL          sqlite://… or postgres://… URL   [default: sqlite://<data_dir>/bookhook.db]
+  BOOKHOOK_DATABASE_MAX_CONNECTIONS  pool size of this instance [default: 8 on SQLite, 16 on PostgreSQL]
   BOOKHOOK_LOG_LEVEL             tracing filter, e.g. info, bookhook=debug [default: info]
   BOOKHOOK_PUBLIC_URL            URL people open; https:// makes the session cookie Secure
                                                                   [default: http://<listen>]

@@ -48,6 +48,9 @@ pub struct Settings {
     /// Create this admin account at start-up when no account exists (environment only).
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
+    /// The key webhook secrets are encrypted with at rest (base64 of 32 bytes; environment
+    /// only). Unset: `<data_dir>/secret.key`, created on first start.
+    pub secret_key: Option<Secret>,
     /// Minutes of inactivity after which a panel session ends.
     pub session_idle_minutes: i64,
     /// Non-public subnets that webhooks may call anyway (empty: only public addresses).
@@ -230,6 +233,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_SITE_ROOT.into()),
             admin_email: env("ADMIN_EMAIL"),
             admin_password: env("ADMIN_PASSWORD").map(Secret::new),
+            secret_key: env("SECRET_KEY").map(Secret::new),
             session_idle_minutes,
         })
     }

@@ -87,6 +87,12 @@ impl Application {
 
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings).await?;
+        let key = store::secrets::load_key(
+            settings.secret_key.as_ref().map(|k| k.expose()),
+            &settings.data_dir,
+        )?;
+        store::secrets::init(key)?;
+        store::seal_webhook_secrets(&db).await?;
         let session_store = Sessions::open(&settings.database_url).await?;
         create_admin_from_env(&db, &settings).await?;
 

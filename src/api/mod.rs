@@ -10,7 +10,7 @@ use crate::store::{self, AppRow};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
@@ -19,38 +19,52 @@ use serde_json::json;
 /// Bodies above this are refused with 413 before they are read in full.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
+/// Every route of the API: the router is built from this table, and the access tests walk it,
+/// so a route cannot be added without being checked for who may call it.
+fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        (
             "/resources",
             get(bookings::list_resources).post(bookings::create_resource),
-        )
-        .route(
+        ),
+        (
             "/bookings",
             get(bookings::list_bookings).post(bookings::create_booking),
-        )
-        .route(
+        ),
+        (
             "/bookings/{id}",
             get(bookings::get_booking)
                 .put(bookings::update_booking)
                 .delete(bookings::delete_booking),
-        )
-        .route("/bookings/{id}/{action}", put(bookings::apply_action))
-        .route(
+        ),
+        ("/bookings/{id}/{action}", put(bookings::apply_action)),
+        (
             "/webhooks",
             get(webhooks::list_webhooks).post(webhooks::create_webhook),
-        )
-        .route(
+        ),
+        (
             "/webhooks/{id}",
             get(webhooks::get_webhook)
                 .put(webhooks::update_webhook)
                 .delete(webhooks::delete_webhook),
-        )
-        .route("/webhooks/{id}/secret", get(webhooks::get_secret))
-        .route(
+        ),
+        ("/webhooks/{id}/secret", get(webhooks::get_secret)),
+        (
             "/webhooks/{id}/rotate-secret",
             post(webhooks::rotate_secret),
-        )
+        ),
+    ]
+}
+
+/// The paths of every API route (under `/v2`), as axum matches them.
+pub fn paths() -> Vec<&'static str> {
+    routes().into_iter().map(|(p, _)| p).collect()
+}
+
+pub fn router() -> Router<AppState> {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (path, m)| r.route(path, m))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
         })

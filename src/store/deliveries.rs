@@ -118,8 +118,10 @@ pub async fn endpoints(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<String, 
             let e = Endpoint {
                 id: r.get("id"),
                 url: r.get("url"),
-                secret: r.get("secret"),
-                previous_secret: r.get("previous_secret"),
+                secret: super::secrets::reveal(r.get::<&str, _>("secret")),
+                previous_secret: r
+                    .get::<Option<&str>, _>("previous_secret")
+                    .map(super::secrets::reveal),
                 previous_secret_expires_at: r.get("previous_secret_expires_at"),
                 rate_limit_per_second: r.get("rate_limit_per_second"),
             };

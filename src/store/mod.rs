@@ -8,6 +8,7 @@ use std::str::FromStr;
 pub mod bookings;
 pub mod deliveries;
 pub mod log;
+pub mod secrets;
 pub mod webhooks;
 
 /// The database, SQLite or PostgreSQL, chosen by the URL at start. Both take the same SQL
@@ -452,6 +453,47 @@ pub async fn app_by_api_key(
         }
         (app_row(r), key_id, label)
     }))
+}
+
+/// Encrypts the webhook secrets still stored in clear (written before encryption existed), and
+/// refuses to start when the stored ones do not decrypt with this key (a wrong or lost key
+/// would otherwise sign every delivery wrongly).
+pub async fn seal_webhook_secrets(db: &Db) -> anyhow::Result<()> {
+    let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhooks")
+        .fetch_all(db)
+        .await?;
+    for r in rows {
+        let id: String = r.get("id");
+        let secret: String = r.get("secret");
+        let previous: Option<String> = r.get("previous_secret");
+        for s in std::iter::once(&secret).chain(previous.iter()) {
+            if secrets::is_sealed(s) && secrets::open(s).is_none() {
+                anyhow::bail!(
+                    "secret_key: the webhook secrets were encrypted with another key \
+                     (set BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
+                );
+            }
+        }
+        if !secrets::is_sealed(&secret)
+            || previous.as_deref().is_some_and(|p| !secrets::is_sealed(p))
+        {
+            let seal = |s: &str| {
+                if secrets::is_sealed(s) {
+                    s.to_string()
+                } else {
+                    secrets::seal(s)
+                }
+            };
+            sqlx::query("UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3 AND secret = $4")
+                .bind(seal(&secret))
+                .bind(previous.as_deref().map(seal))
+                .bind(&id)
+                .bind(&secret)
+                .execute(db)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 pub async fn ping(db: &Db) -> sqlx::Result<()> {

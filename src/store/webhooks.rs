@@ -38,8 +38,10 @@ fn row(r: &DbRow) -> WebhookRow {
         url: r.get("url"),
         enabled: r.get::<i64, _>("enabled") != 0,
         disabled_reason: r.get("disabled_reason"),
-        secret: r.get("secret"),
-        previous_secret: r.get("previous_secret"),
+        secret: super::secrets::reveal(r.get::<&str, _>("secret")),
+        previous_secret: r
+            .get::<Option<&str>, _>("previous_secret")
+            .map(super::secrets::reveal),
         previous_secret_expires_at: r.get("previous_secret_expires_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
@@ -152,8 +154,8 @@ pub async fn save(conn: &mut Conn, h: &WebhookRow, insert: bool) -> sqlx::Result
         .bind(&h.url)
         .bind(h.enabled as i64)
         .bind(&h.disabled_reason)
-        .bind(&h.secret)
-        .bind(&h.previous_secret)
+        .bind(super::secrets::seal(&h.secret))
+        .bind(h.previous_secret.as_deref().map(super::secrets::seal))
         .bind(h.previous_secret_expires_at)
         .bind(h.created_at)
         .bind(h.updated_at)
@@ -177,8 +179,8 @@ pub async fn save(conn: &mut Conn, h: &WebhookRow, insert: bool) -> sqlx::Result
         .bind(&h.disabled_reason)
         .bind(h.enabled as i64)
         .bind(h.updated_at)
-        .bind(&h.secret)
-        .bind(&h.previous_secret)
+        .bind(super::secrets::seal(&h.secret))
+        .bind(h.previous_secret.as_deref().map(super::secrets::seal))
         .bind(h.previous_secret_expires_at)
         .bind(h.updated_at)
         .bind(h.rate_limit_per_second)

@@ -28,6 +28,10 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         site_root: "target/site".into(),
         admin_email: None,
         admin_password: None,
+        // One key for every app of the test process (they share one cipher).
+        secret_key: Some(bookhook::config::Secret::new(
+            "dGVzdCBrZXkgdGVzdCBrZXkgdGVzdCBrZXkgdGVzdCE=",
+        )),
         session_idle_minutes: 60,
         allowed_target_subnets: Default::default(),
         // Tests that deliver turn the worker on or drive one themselves.

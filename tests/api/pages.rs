@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 
-const PANEL_PAGES: &[&str] = &[
+pub const PANEL_PAGES: &[&str] = &[
     "/apps/demo/bookings",
     "/apps/demo/webhooks",
     "/apps/demo/deliveries",
@@ -11,7 +11,7 @@ const PANEL_PAGES: &[&str] = &[
 ];
 
 /// Every panel server function with arguments of the right shape.
-const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
+pub const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
     ("panel_context", &[("app", "demo")]),
     ("set_developer_mode", &[("on", "true")]),
     ("list_api_keys", &[("app", "demo")]),
@@ -53,7 +53,45 @@ const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
     ("delete_webhook", &[("app", "demo"), ("id", "x")]),
     ("reveal_webhook_secret", &[("app", "demo"), ("id", "x")]),
     ("rotate_webhook_secret", &[("app", "demo"), ("id", "x")]),
+    ("reenable_webhook", &[("app", "demo"), ("id", "x")]),
+    (
+        "replay_failed",
+        &[("app", "demo"), ("id", "x"), ("since", "2020-01-01T00:00")],
+    ),
+    (
+        "send_test_event",
+        &[
+            ("app", "demo"),
+            ("id", "x"),
+            ("graph", "instant"),
+            ("state", "confirmed"),
+        ],
+    ),
+    ("webhook_health", &[("app", "demo"), ("id", "x")]),
+    (
+        "list_messages",
+        &[
+            ("app", "demo"),
+            ("filter[webhook]", ""),
+            ("filter[status]", ""),
+            ("filter[graph]", ""),
+            ("filter[state]", ""),
+            ("filter[booking]", ""),
+            ("filter[from]", "0"),
+            ("filter[to]", "0"),
+        ],
+    ),
+    ("get_message", &[("app", "demo"), ("msg_id", "msg_x")]),
+    ("redeliver", &[("app", "demo"), ("msg_id", "msg_x")]),
+    ("list_bins", &[("app", "demo")]),
+    ("create_bin", &[("app", "demo"), ("name", "x")]),
+    ("get_bin", &[("app", "demo"), ("bin", "x")]),
+    ("delete_bin", &[("app", "demo"), ("bin", "x")]),
+    ("webhook_for_bin", &[("app", "demo"), ("bin", "x")]),
 ];
+
+/// Server functions anyone may call: they are how one becomes signed in (or stops being).
+pub const PUBLIC_SERVER_FNS: &[&str] = &["create_first_admin", "sign_in", "sign_out"];
 
 /// `save_webhook` takes JSON (its subscriptions are a list).
 fn save_webhook_body(app: &str) -> serde_json::Value {
@@ -112,6 +150,8 @@ async fn anonymous_callers_get_no_page_and_no_server_function() {
     assert_eq!(app.count("api_keys").await, 0);
     assert_eq!(app.count("resources").await, 0);
     assert_eq!(app.count("webhooks").await, 0);
+    assert_eq!(app.count("bins").await, 0);
+    assert_eq!(app.count("apps").await, 1);
 }
 
 #[tokio::test]

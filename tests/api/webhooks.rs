@@ -435,4 +435,68 @@ async fn rotating_the_secret_keeps_the_old_one_for_a_day() {
     assert!((expires - in_a_day).abs() < 60_000);
     let (_, again) = api.get(&format!("/webhooks/{id}/secret")).await;
     assert_eq!(again["data"]["secret"], new);
+
+    // At rest both are encrypted: the database alone does not give them away.
+    let (secret, previous): (String, String) =
+        sqlx::query_as("SELECT secret, previous_secret FROM webhooks WHERE id = $1")
+            .bind(id)
+            .fetch_one(&_app.db)
+            .await
+            .unwrap();
+    for (stored, plain) in [(&secret, new), (&previous, old.as_str())] {
+        assert!(stored.starts_with("enc1:"), "{stored}");
+        assert!(!stored.contains(&plain["whsec_".len()..]), "{stored}");
+    }
+}
+
+#[tokio::test]
+async fn secrets_stored_in_clear_are_encrypted_at_start_and_a_wrong_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(dir.path());
+    let app = spawn_app_with(settings.clone(), dir).await;
+    app.setup_admin().await;
+    let plain = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    // As an earlier version wrote it.
+    sqlx::query(
+        "INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) \
+         VALUES ('wh_legacy', 1, 'old', 'https://example.com/', $1, 0, 0)",
+    )
+    .bind(plain)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    app.stop.cancel();
+    let again = spawn_app_with(settings.clone(), tempfile::tempdir().unwrap()).await;
+    let stored: String = sqlx::query_scalar("SELECT secret FROM webhooks WHERE id = 'wh_legacy'")
+        .fetch_one(&again.db)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("enc1:"), "{stored}");
+    let api = again.api_for("demo").await;
+    let (s, got) = api.get("/webhooks/wh_legacy/secret").await;
+    assert_eq!(s, 200);
+    assert_eq!(got["data"]["secret"], plain);
+    again.stop.cancel();
+
+    // Another key cannot read them: the server says so instead of signing wrongly.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bookhook"))
+        .arg("serve")
+        .env("BOOKHOOK_DATA_DIR", dir.path())
+        .env("BOOKHOOK_DATABASE_URL", &settings.database_url)
+        .env("BOOKHOOK_LISTEN", "127.0.0.1:0")
+        .env(
+            "BOOKHOOK_SECRET_KEY",
+            "d3Jvbmcga2V5IHdyb25nIGtleSB3cm9uZyBrZXkgISE=",
+        )
+        .env("BOOKHOOK_LOG_LEVEL", "error")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a server with the wrong key started");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("encrypted with another key"), "{err}");
+    assert!(
+        !err.contains("d3Jvbmc"),
+        "the key stays out of the message: {err}"
+    );
 }
