@@ -227,6 +227,21 @@ fn cpu_seconds(pid: &str, ticks: f64) -> Option<f64> {
     Some((utime + stime) / ticks)
 }
 
+/// Busy and total jiffies of the whole machine (all cores), from /proc/stat.
+fn machine_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4)?;
+    Some((total - idle, total))
+}
+
 /// A `Vm…` line of /proc/<pid>/status, in MiB.
 fn vm_mib(pid: &str, key: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -452,6 +467,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let cpu_servers =
         |pids: &[String]| -> Option<f64> { pids.iter().map(|p| cpu_seconds(p, ticks)).sum() };
     let cpu_server_before = cpu_servers(&pids).unwrap_or(0.0);
+    let machine_before = machine_jiffies();
     let cpu_self_before = cpu_seconds("self", ticks).unwrap_or(0.0);
     let sent = Arc::new(AtomicUsize::new(0));
     let progress = {
@@ -547,6 +563,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     progress.abort();
 
     let cpu_server_after = cpu_servers(&pids);
+    let machine_after = machine_jiffies();
     let cpu_self_after = cpu_seconds("self", ticks).unwrap_or(0.0);
     let peak = pids
         .iter()
@@ -672,6 +689,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         cpu_self_after - cpu_self_before,
         100.0 * (cpu_self_after - cpu_self_before) / load_secs.max(1e-9)
     );
+    if let (Some((b0, t0)), Some((b1, t1))) = (machine_before, machine_after) {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        println!(
+            "machine CPU          {:.0}% of {cores} cores busy during the load (server, database, bench and anything else)",
+            100.0 * (b1 - b0) as f64 / (t1 - t0).max(1) as f64
+        );
+    }
     println!(
         "server memory        peak {} (VmHWM), {} at the end (VmRSS; the largest instance)",
         peak.map(|m| format!("{m:.1} MiB"))
