@@ -51,6 +51,8 @@ pub struct Settings {
     /// The key webhook secrets are encrypted with at rest (base64 of 32 bytes; environment
     /// only). Unset: `<data_dir>/secret.key`, created on first start.
     pub secret_key: Option<Secret>,
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    pub header_read_timeout_secs: u64,
     /// Minutes of inactivity after which a panel session ends.
     pub session_idle_minutes: i64,
     /// Non-public subnets that webhooks may call anyway (empty: only public addresses).
@@ -81,6 +83,7 @@ struct FileSettings {
     public_url: Option<String>,
     site_root: Option<String>,
     session_idle_minutes: Option<i64>,
+    header_read_timeout_secs: Option<u64>,
     allowed_target_subnets: Option<String>,
     delivery_enabled: Option<bool>,
     delivery_timeout_secs: Option<u64>,
@@ -209,8 +212,17 @@ impl Settings {
             1,
             24 * 365,
         )?;
+        let header_read_timeout_secs = number(
+            &env,
+            "HEADER_READ_TIMEOUT_SECS",
+            f.header_read_timeout_secs,
+            10,
+            1,
+            300,
+        )?;
         let retention_days = number(&env, "RETENTION_DAYS", f.retention_days, 30, 1, 3650)?;
         Ok(Self {
+            header_read_timeout_secs,
             retention_days,
             delivery_enabled,
             delivery_timeout_secs,

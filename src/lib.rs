@@ -22,6 +22,8 @@ pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod peers;
 #[cfg(feature = "ssr")]
+pub mod serve;
+#[cfg(feature = "ssr")]
 pub mod sessions;
 #[cfg(feature = "ssr")]
 pub mod startup;

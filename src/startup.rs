@@ -214,13 +214,11 @@ impl Application {
         }
 
         let stop = shutdown.clone();
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let router = self.router;
         let listener = self.listener;
+        let header_timeout = Duration::from_secs(self.state.settings.header_read_timeout_secs);
         tasks.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
+            crate::serve::serve(listener, router, header_timeout, stop)
                 .await
                 .context("serving HTTP")
         });
@@ -241,6 +239,9 @@ impl Application {
         result
     }
 }
+
+/// The largest request body any route reads.
+pub const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
 
 fn router(state: AppState, session_store: Sessions) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
@@ -274,6 +275,15 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         .layer(middleware::from_fn(same_origin_writes))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
+        // No request body above 2 MiB is read, whatever the route (the API's own limit is
+        // lower); larger ones get 413 before they take memory.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_REQUEST_BODY,
+        ))
+        // A body that trickles in slower than this is cut off (a slow-loris on the body).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            crate::serve::BODY_TIMEOUT,
+        ))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .with_state(state)

@@ -690,7 +690,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         100.0 * (cpu_self_after - cpu_self_before) / load_secs.max(1e-9)
     );
     if let (Some((b0, t0)), Some((b1, t1))) = (machine_before, machine_after) {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         println!(
             "machine CPU          {:.0}% of {cores} cores busy during the load (server, database, bench and anything else)",
             100.0 * (b1 - b0) as f64 / (t1 - t0).max(1) as f64

@@ -33,6 +33,7 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
             "dGVzdCBrZXkgdGVzdCBrZXkgdGVzdCBrZXkgdGVzdCE=",
         )),
         session_idle_minutes: 60,
+        header_read_timeout_secs: 2,
         allowed_target_subnets: Default::default(),
         // Tests that deliver turn the worker on or drive one themselves.
         delivery_enabled: false,

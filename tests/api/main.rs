@@ -7,6 +7,7 @@ mod apps;
 mod bookings;
 mod crash;
 mod delivery;
+mod hardening;
 mod helpers;
 mod instances;
 mod pages;
