@@ -19,8 +19,16 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
         Box::pin(async move {
-            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = found.filter(|a| policy.allows(a.ip())).collect();
+            // Names under localhost are loopback whatever DNS says (RFC 6761).
+            let found: Vec<SocketAddr> = if super::ssrf::is_localhost_name(name.as_str()) {
+                vec![SocketAddr::from(([127, 0, 0, 1], 0))]
+            } else {
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect()
+            };
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| policy.allows(a.ip()))
+                .collect();
             if allowed.is_empty() {
                 let e: Box<dyn std::error::Error + Send + Sync> = format!(
                     "{REFUSED} (allow a subnet with allowed_target_subnets / BOOKHOOK_ALLOWED_TARGET_SUBNETS)"

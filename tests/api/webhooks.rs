@@ -500,3 +500,46 @@ async fn secrets_stored_in_clear_are_encrypted_at_start_and_a_wrong_key_refuses_
         "the key stays out of the message: {err}"
     );
 }
+
+#[tokio::test]
+async fn every_spelling_of_a_private_address_is_refused_through_the_api() {
+    let (app, api, _) = ready().await;
+    let before = app.count("webhooks").await;
+    for url in [
+        "http://127.0.0.1/h",
+        "http://2130706433/h",
+        "http://0x7f000001/h",
+        "http://0x7f.0.0.1/h",
+        "http://0177.0.0.1/h",
+        "http://0177.1/h",
+        "http://127.1/h",
+        "http://[::1]/h",
+        "http://[::ffff:127.0.0.1]/h",
+        "http://[::ffff:7f00:1]/h",
+        "http://[::ffff:a9fe:a9fe]/h",
+        "http://0.0.0.0/h",
+        "http://[::]/h",
+        "http://10.0.0.1/h",
+        "http://172.16.0.1/h",
+        "http://192.168.1.1/h",
+        "http://100.64.0.1/h",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fd00::1]/h",
+        "http://[fe80::1]/h",
+        "http://localhost/h",
+        "http://LOCALHOST/h",
+        "http://localhost./h",
+        "http://api.localhost/h",
+        "http://localhost:8080/h",
+    ] {
+        let (s, body) = api
+            .post(
+                "/webhooks",
+                json!({"url": url, "events": [{"graph": "instant", "state": "confirmed"}]}),
+            )
+            .await;
+        assert_eq!(s, 422, "{url}: {body}");
+        assert_eq!(body["error"]["field"], "url", "{url}: {body}");
+    }
+    assert_eq!(app.count("webhooks").await, before);
+}
