@@ -10,7 +10,7 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: bench-log help run test test-unit test-postgres test-e2e build release tools test-tools fmt lint screenshots bench
+.PHONY: bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
@@ -54,6 +54,14 @@ test: test-tools test-unit test-postgres test-e2e
 test-unit:
 	@echo "==> Unit and integration tests (SQLite; the first build takes about 5 minutes)"
 	$(LEPTOS_ENV_VARS) cargo test --features ssr
+
+# The fault soak at full size (make test runs a short one): 20,000 transitions, flaky and dead
+# receivers, the server killed twice; prints what happened to every message.
+#   make soak [SOAK_TRANSITIONS=N] [SOAK_BACKEND=postgres]
+SOAK_TRANSITIONS ?= 20000
+soak:
+	$(LEPTOS_ENV_VARS) SOAK_TRANSITIONS=$(SOAK_TRANSITIONS) BOOKHOOK_TEST_BACKEND=$(SOAK_BACKEND) \
+		cargo test --features ssr --test api soak -- --nocapture
 
 # The same integration suite on PostgreSQL (BOOKHOOK_TEST_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432; each test creates a database of its own). A server that

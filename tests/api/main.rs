@@ -13,4 +13,5 @@ mod instances;
 mod pages;
 mod properties;
 mod receiver;
+mod soak;
 mod webhooks;
