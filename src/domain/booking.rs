@@ -219,6 +219,32 @@ impl Search {
 }
 
 #[cfg(test)]
+mod search_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_with_a_message(s in "\\PC{0,80}") {
+            if let Err(m) = Search::parse(&s) {
+                prop_assert!(!m.is_empty());
+            }
+        }
+
+        #[test]
+        fn key_value_pairs_round_trip_whatever_the_spacing(
+            g in "[a-z_]{1,20}", st in "[a-z_]{1,20}", sp in " {0,3}", order in any::<bool>()
+        ) {
+            let (a, b) = (format!("graph{sp}:{sp}{g}"), format!("state:{sp}{st}{sp}"));
+            let q = if order { format!("{a};{b}") } else { format!("{sp}{b} ;{a};") };
+            let parsed = Search::parse(&q).unwrap();
+            prop_assert_eq!(parsed.graph.as_deref(), Some(g.as_str()));
+            prop_assert_eq!(parsed.state.as_deref(), Some(st.as_str()));
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

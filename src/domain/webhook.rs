@@ -391,6 +391,75 @@ impl TargetPolicy {
 }
 
 #[cfg(test)]
+mod url_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any input is parsed or refused, never a panic; what is accepted is an absolute
+        /// http(s) URL with a host, and parsing what was stored gives it back unchanged.
+        #[test]
+        fn any_text_parses_to_a_stable_http_url_or_is_refused(s in "\\PC{0,120}") {
+            if let Ok(u) = WebhookUrl::parse(&s) {
+                prop_assert!(u.scheme() == "http" || u.scheme() == "https");
+                let again = WebhookUrl::parse(u.as_str()).unwrap();
+                prop_assert_eq!(again.as_str(), u.as_str());
+            }
+        }
+
+        #[test]
+        fn url_shaped_input_is_stable_too(
+            scheme in prop_oneof![Just("http"), Just("https"), Just("ftp"), Just("HTTP")],
+            host in "[a-zA-Z0-9.:\\[\\]%-]{0,30}",
+            port in proptest::option::of(0u32..70000),
+            path in "[a-zA-Z0-9/?#&=%._~-]{0,30}",
+        ) {
+            let s = match port {
+                Some(p) => format!("{scheme}://{host}:{p}/{path}"),
+                None => format!("{scheme}://{host}/{path}"),
+            };
+            if let Ok(u) = WebhookUrl::parse(&s) {
+                prop_assert!(u.scheme() == "http" || u.scheme() == "https");
+                let again = WebhookUrl::parse(u.as_str()).unwrap();
+                prop_assert_eq!(again.as_str(), u.as_str());
+                prop_assert!(!u.as_str().contains('#'), "fragments are dropped: {}", u.as_str());
+            }
+        }
+
+        /// Every numeric spelling of a loopback, private or link-local IPv4 address is seen as
+        /// that address, so the policy refuses it.
+        #[test]
+        fn numeric_spellings_of_private_ipv4_are_never_public(
+            a in prop_oneof![Just(127u32), Just(10), Just(169), Just(192), Just(0)],
+            rest in any::<u32>(),
+            form in 0usize..4,
+        ) {
+            let ip = match a {
+                169 => (169 << 24) | (254 << 16) | (rest & 0xffff),
+                192 => (192 << 24) | (168 << 16) | (rest & 0xffff),
+                a => (a << 24) | (rest & 0x00ff_ffff),
+            };
+            let spelled = match form {
+                0 => ip.to_string(),
+                1 => format!("0x{ip:x}"),
+                2 => format!("{}.{}", ip >> 24, ip & 0x00ff_ffff),
+                _ => format!("0{:o}.{}.{}.{}", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff),
+            };
+            let u = WebhookUrl::parse(&format!("http://{spelled}/h")).unwrap();
+            match u.host() {
+                Host::Ip(got) => {
+                    prop_assert_eq!(got, std::net::IpAddr::from(std::net::Ipv4Addr::from(ip)));
+                    prop_assert!(TargetPolicy::default().refusal(got).is_some(), "{} allowed", spelled);
+                }
+                Host::Domain(d) => prop_assert!(false, "{} read as the name {}", spelled, d),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -106,6 +106,24 @@ proptest! {
     }
 
     #[test]
+    fn any_search_string_gets_200_or_400_never_500(q in "\\PC{0,60}") {
+        let s = &*SHARED;
+        RT.block_on(async {
+            let res = s
+                .api
+                .client
+                .get(format!("{}/v2/bookings", s.api.base))
+                .query(&[("search", q.as_str())])
+                .basic_auth("", Some(&s.api.key))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            assert!(status == 200 || status == 400, "{q:?} answered {status}");
+        });
+    }
+
+    #[test]
     fn malformed_booking_bodies_get_4xx_never_500(body in arb_body()) {
         let s = &*SHARED;
         RT.block_on(async {
