@@ -2,7 +2,8 @@
 //! its headers or how many connections it may hold, so a slow-loris client could pin memory
 //! and sockets; this loop runs the same router on hyper with those limits:
 //!
-//! - headers must arrive within `header_read_timeout` (then the connection is closed);
+//! - a new connection must start sending within `header_read_timeout`, and a request's headers
+//!   must be complete within it once they start (then the connection is closed);
 //! - a request's headers may take at most `MAX_HEADER_BYTES` (larger: 431) and 100 fields;
 //! - at most `MAX_CONNECTIONS` connections at once (more wait in the accept queue);
 //! - bodies are capped per route (the API at 1 MiB, see `api::MAX_BODY_BYTES`) and must finish
@@ -42,7 +43,10 @@ pub async fn serve(
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(MAX_HEADER_BYTES as u32);
+        .max_header_list_size(MAX_HEADER_BYTES as u32)
+        .max_concurrent_streams(100)
+        .keep_alive_interval(Some(Duration::from_secs(20)))
+        .keep_alive_timeout(Duration::from_secs(20));
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -70,11 +74,23 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo(addr));
                 router.clone().oneshot(req)
             });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(sock), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
+            // A client that connects and sends nothing is dropped after the header timeout
+            // (hyper's own timeout starts only once it has bytes to tell HTTP/1 from HTTP/2).
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(header_read_timeout, sock.peek(&mut first)).await,
+                Ok(Ok(1))
+            ) {
+                drop(permit);
+                return;
+            }
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(sock), service)
+                .into_owned();
+            let conn = watcher.watch(conn);
             // Errors here are the client's (a reset, a timeout, bad HTTP): nothing to report.
             let _ = conn.await;
             drop(permit);

@@ -85,7 +85,8 @@ pub async fn replay_step(db: &Db) -> sqlx::Result<i64> {
         if let Some(last) = ids.last() {
             let marks = crate::store::marks(3, ids.len());
             let sql = format!(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $2 WHERE id IN ({marks})"
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = $1, updated_at = $2 \
+                 WHERE id IN ({marks}) AND status = 'failed'"
             );
             let mut q = sqlx::query(&sql).bind(now).bind(now);
             for d in &ids {

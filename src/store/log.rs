@@ -176,10 +176,12 @@ pub async fn claim_for_manual(
     lease_until: i64,
 ) -> sqlx::Result<Option<(crate::store::deliveries::Claimed, String)>> {
     let mut tx = crate::store::begin_write(db).await?;
-    let r = sqlx::query(
+    // Locked (on PostgreSQL) so a worker or another instance cannot claim it in between.
+    let lock = crate::store::for_update(&tx);
+    let r = sqlx::query(&format!(
         "SELECT id, msg_id, app_id, webhook_id, payload, attempts, is_test, status FROM deliveries \
-         WHERE app_id = $1 AND msg_id = $2 AND NOT (status = 'delivering' AND lease_until >= $3)",
-    )
+         WHERE app_id = $1 AND msg_id = $2 AND NOT (status = 'delivering' AND lease_until >= $3){lock}"
+    ))
     .bind(app_id)
     .bind(msg_id)
     .bind(now)

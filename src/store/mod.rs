@@ -230,6 +230,17 @@ pub async fn credentials_by_email(db: &Db, email: &str) -> sqlx::Result<Option<(
     Ok(row.map(|r| (r.get("id"), r.get("password_hash"))))
 }
 
+/// On PostgreSQL, makes account creation one at a time (SQLite's write transaction already
+/// does), so "create only while none exists" holds across instances.
+async fn lock_accounts(tx: &mut WriteTx) -> sqlx::Result<()> {
+    if Backend::of_conn(tx) == Backend::Postgres {
+        sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 pub enum FirstAdmin {
     Created { user_id: i64 },
     AlreadySetUp,
@@ -243,6 +254,7 @@ pub async fn create_first_admin(
     password_hash: &str,
 ) -> sqlx::Result<FirstAdmin> {
     let mut tx = begin_write(db).await?;
+    lock_accounts(&mut tx).await?;
     // One statement checks and inserts, so two racing requests cannot both create an account.
     let now = now_ms();
     let user_id: Option<i64> = sqlx::query_scalar(
@@ -459,6 +471,20 @@ pub async fn app_by_api_key(
 /// refuses to start when the stored ones do not decrypt with this key (a wrong or lost key
 /// would otherwise sign every delivery wrongly).
 pub async fn seal_webhook_secrets(db: &Db) -> anyhow::Result<()> {
+    // The first instance leaves a sealed value; every later one must open it with its key.
+    sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+        .bind(secrets::seal("bookhook key check"))
+        .execute(db)
+        .await?;
+    let check: String = sqlx::query_scalar("SELECT sealed FROM key_check WHERE id = 1")
+        .fetch_one(db)
+        .await?;
+    if secrets::open(&check).as_deref() != Some("bookhook key check") {
+        anyhow::bail!(
+            "secret_key: this database's webhook secrets are encrypted with another key \
+             (give every instance the same BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
+        );
+    }
     let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhooks")
         .fetch_all(db)
         .await?;
@@ -504,6 +530,7 @@ pub async fn ping(db: &Db) -> sqlx::Result<()> {
 /// The first account of an installation also gets the Demo app.
 pub async fn create_admin(db: &Db, email: &str, password_hash: &str) -> sqlx::Result<Option<i64>> {
     let mut tx = begin_write(db).await?;
+    lock_accounts(&mut tx).await?;
     let now = now_ms();
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) \

@@ -126,9 +126,12 @@ pub async fn last_delivery(
     }))
 }
 
+/// The webhook; inside a write transaction on PostgreSQL its row stays locked until the end,
+/// so two edits or rotations at once apply one after the other.
 pub async fn get(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<WebhookRow>> {
+    let lock = crate::store::for_update(conn);
     let r = sqlx::query(&format!(
-        "SELECT {COLS} FROM webhooks WHERE app_id = $1 AND id = $2"
+        "SELECT {COLS} FROM webhooks WHERE app_id = $1 AND id = $2{lock}"
     ))
     .bind(app_id)
     .bind(id)

@@ -293,6 +293,17 @@ async fn soak_with_faulty_receivers_and_two_kills_loses_no_message() {
             .fetch_all(&db)
             .await
             .unwrap();
+    // Messages with an attempt the server saw fail without an answer (its timeout), though
+    // the receiver may have answered 2xx too late: sending those again is the server's rule.
+    let unanswered: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT DISTINCT d.msg_id FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
+         WHERE a.outcome = 'failed' AND a.response_status IS NULL",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
     db.close().await;
     let ok = log.ok.lock().unwrap().clone();
     let (mut delivered, mut failed_dead, mut failed_flaky, mut twice) = (0, 0, 0, 0);
@@ -308,8 +319,9 @@ async fn soak_with_faulty_receivers_and_two_kills_loses_no_message() {
                     assert!(
                         kills
                             .iter()
-                            .any(|k| times[0] < *k && *k < times[1] + Duration::from_millis(1)),
-                        "{msg} was delivered twice with no kill in between"
+                            .any(|k| times[0] < *k && *k < times[1] + Duration::from_millis(1))
+                            || unanswered.contains(msg),
+                        "{msg} was delivered twice with no kill in between and no attempt timed out"
                     );
                 }
             }
