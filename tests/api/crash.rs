@@ -30,6 +30,30 @@ fn server(dir: &std::path::Path, db: &str, port: u16) -> Child {
         .expect("the server binary starts")
 }
 
+/// A new API key for the demo app, made with the real binary's `create-api-key` (which also
+/// creates the database and applies its migrations).
+pub fn cli_api_key(dir: &std::path::Path, db_url: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_bookhook"))
+        .args(["create-api-key", "--app", "demo"])
+        .env("BOOKHOOK_DATA_DIR", dir)
+        .env("BOOKHOOK_DATABASE_URL", db_url)
+        .env("BOOKHOOK_LOG_LEVEL", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 pub async fn ready(base: &str) {
     let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
@@ -47,19 +71,7 @@ pub async fn ready(base: &str) {
 async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db_url = crate::helpers::test_database_url(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_bookhook"))
-        .args(["create-api-key", "--app", "demo"])
-        .env("BOOKHOOK_DATA_DIR", dir.path())
-        .env("BOOKHOOK_DATABASE_URL", &db_url)
-        .env("BOOKHOOK_LOG_LEVEL", "error")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let key = cli_api_key(dir.path(), &db_url);
 
     // The receiver answers slowly at first, so many attempts are in flight at the kill.
     let rx = Receiver::start().await;

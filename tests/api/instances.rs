@@ -23,25 +23,7 @@ impl Cluster {
     async fn start(n: usize) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let db_url = test_database_url(dir.path());
-        let out = Command::new(env!("CARGO_BIN_EXE_bookhook"))
-            .args(["create-api-key", "--app", "demo"])
-            .env("BOOKHOOK_DATA_DIR", dir.path())
-            .env("BOOKHOOK_DATABASE_URL", &db_url)
-            .env("BOOKHOOK_LOG_LEVEL", "error")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let key = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_string();
+        let key = crate::crash::cli_api_key(dir.path(), &db_url);
         let mut c = Cluster {
             db_url,
             dir,

@@ -139,21 +139,7 @@ async fn soak_with_faulty_receivers_and_two_kills_loses_no_message() {
         .unwrap_or(600);
     let dir = tempfile::tempdir().unwrap();
     let db_url = test_database_url(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_bookhook"))
-        .args(["create-api-key", "--app", "demo"])
-        .env("BOOKHOOK_DATA_DIR", dir.path())
-        .env("BOOKHOOK_DATABASE_URL", &db_url)
-        .env("BOOKHOOK_LOG_LEVEL", "error")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string();
+    let key = crate::crash::cli_api_key(dir.path(), &db_url);
     let log = Arc::new(Log::default());
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
