@@ -18,6 +18,9 @@ Settings (defaults, then bookhook.toml, then environment variables):
                                                                   [default: http://<listen>]
   BOOKHOOK_SITE_ROOT             built site files (JS, WASM, CSS) [default: target/site]
   BOOKHOOK_SESSION_IDLE_MINUTES  panel sessions end after this much inactivity [default: 10080]
+  BOOKHOOK_SECRET_KEY            base64 of 32 bytes encrypting webhook secrets (environment only)
+                                                                  [default: <data_dir>/secret.key]
+  BOOKHOOK_HEADER_READ_TIMEOUT_SECS  time to start and finish a request's headers [default: 10]
   BOOKHOOK_ADMIN_EMAIL           with BOOKHOOK_ADMIN_PASSWORD: create the first admin account
   BOOKHOOK_ADMIN_PASSWORD        at start-up when none exists (environment only)
   BOOKHOOK_ALLOWED_TARGET_SUBNETS  comma-separated CIDRs that webhooks may call although they are
