@@ -305,6 +305,17 @@ pub async fn apply_action(
 ) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
     let now = now_ms();
+    // Rows are locked owner first, then seat, everywhere (cancelling a group locks the owner,
+    // then its seats), so a seat's payment and its group's cancellation never deadlock on
+    // PostgreSQL: a seat's owner is locked before the seat itself.
+    if crate::store::Backend::of_conn(&tx) == crate::store::Backend::Postgres {
+        if let Some(owner_id) = sb::booking(&mut tx, app_id, booking_id)
+            .await?
+            .and_then(|seat| seat.owner_booking_id)
+        {
+            sb::booking_for_update(&mut tx, app_id, &owner_id).await?;
+        }
+    }
     let b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
         .ok_or(EngineError::NotFound("The booking"))?;

@@ -334,3 +334,58 @@ async fn two_instances_applying_due_timeouts_apply_each_once() {
         assert_eq!(timeouts, 1, "{id}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_seats_while_their_group_is_cancelled_never_deadlocks() {
+    if !on_postgres() {
+        eprintln!("row locks across connections: this test runs in the PostgreSQL pass");
+        return;
+    }
+    use crate::helpers::spawn_app;
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let api = Arc::new(app.api_for("demo").await);
+    let resource = api.resource().await;
+    for round in 0..3 {
+        let owner = api
+            .booking(
+                &resource,
+                "group_owner",
+                json!({"settings": {"max_seats": 40}}),
+            )
+            .await;
+        let owner = owner["id"].as_str().unwrap().to_string();
+        let mut seats = vec![];
+        for _ in 0..12 {
+            let s = api
+                .booking(
+                    &resource,
+                    "group_customer_payment",
+                    json!({"related": {"owner_booking_id": owner}}),
+                )
+                .await;
+            seats.push(s["id"].as_str().unwrap().to_string());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for seat in seats {
+            let api = api.clone();
+            tasks.spawn(async move {
+                api.put(
+                    &format!("/bookings/{seat}/pay"),
+                    json!({"pay": {"payment_id": "pi_x"}}),
+                )
+                .await
+            });
+        }
+        let api2 = api.clone();
+        let owner2 = owner.clone();
+        tasks.spawn(async move { api2.act(&owner2, "cancel").await });
+        while let Some(r) = tasks.join_next().await {
+            let (status, body) = r.unwrap();
+            assert!(
+                status == 200 || status == 409 || status == 422,
+                "round {round}: {status} {body}"
+            );
+        }
+    }
+}
