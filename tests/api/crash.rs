@@ -54,6 +54,28 @@ pub fn cli_api_key(dir: &std::path::Path, db_url: &str) -> String {
         .to_string()
 }
 
+/// Waits until `n` messages are recorded delivered in this database (fails after `within`).
+pub async fn wait_all_delivered(db_url: &str, n: usize, within: Duration) {
+    let db = bookhook::store::connect(db_url, 2).await.unwrap();
+    let until = Instant::now() + within;
+    loop {
+        let delivered: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if delivered == n as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "only {delivered} of {n} recorded delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    db.close().await;
+}
+
 pub async fn ready(base: &str) {
     let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
@@ -151,24 +173,8 @@ async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     ready(&base).await;
     // After the restart every message ends delivered: the dead process's claims expire and
     // are sent again.
-    let db = bookhook::store::connect(&db_url, 2).await.unwrap();
     let until = Instant::now() + Duration::from_secs(90);
-    loop {
-        let delivered: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        if delivered == N as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "only {delivered} of {N} delivered after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    db.close().await;
+    wait_all_delivered(&db_url, N, Duration::from_secs(90)).await;
     let by_booking = loop {
         let mut seen: HashMap<String, Vec<Instant>> = HashMap::new();
         for r in rx.received() {

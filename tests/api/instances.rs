@@ -195,24 +195,7 @@ async fn killing_one_of_three_instances_loses_no_message() {
     rx.always(Reply::Status(200));
     // The survivors send the rest, and the dead instance's claims once their lease expires:
     // every message ends recorded as delivered.
-    let db = bookhook::store::connect(&cluster.db_url, 2).await.unwrap();
-    let until = Instant::now() + Duration::from_secs(120);
-    loop {
-        let delivered: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
-                .fetch_one(&db)
-                .await
-                .unwrap();
-        if delivered == N as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "{delivered} of {N} recorded delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    db.close().await;
+    crate::crash::wait_all_delivered(&cluster.db_url, N, Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen = by_booking(&rx);
     let missing = booked.iter().filter(|id| !seen.contains_key(*id)).count();
