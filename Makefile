@@ -10,7 +10,7 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
+.PHONY: fuzz test-fuzz bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
@@ -83,6 +83,31 @@ screenshots: build test-tools
 
 fmt:
 	cargo fmt --all
+
+# Coverage-guided fuzzing with libFuzzer (the engine cargo fuzz drives, through the same
+# libfuzzer-sys crate and the same instrumentation flags, which stable Rust accepts), kept inside
+# the one crate: the targets are src/bin/fuzz_*.rs, their checks src/fuzzing.rs, their seed inputs
+# tests/fuzz/<target>/. Inputs found are kept in target/fuzz/corpus/, crashes in
+# target/fuzz/artifacts/ (the run fails and prints the input).
+#   make fuzz [FUZZ_SECONDS=300] [FUZZ_TARGETS="fuzz_search"]
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= fuzz_api_body fuzz_search fuzz_webhook_url
+FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+	-Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth \
+	--cfg fuzzing -Cdebug-assertions -Coverflow-checks
+fuzz:
+	@echo "==> Building the fuzz targets with libFuzzer's instrumentation (the first build takes about 8 minutes)"
+	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=bookhook CARGO_TARGET_DIR=target/fuzz \
+		cargo build --release --features fuzz $(addprefix --bin ,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		s=$${t#fuzz_}; mkdir -p target/fuzz/corpus/$$s target/fuzz/artifacts/$$s; \
+		echo "==> $$t for $(FUZZ_SECONDS) s (seeds: tests/fuzz/$$s)"; \
+		target/fuzz/release/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+			-timeout=10 -print_final_stats=1 -artifact_prefix=target/fuzz/artifacts/$$s/ \
+			target/fuzz/corpus/$$s tests/fuzz/$$s 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==|SUMMARY|.*panicked|.*Test unit written)" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 lint:
 	cargo fmt --all -- --check

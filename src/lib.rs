@@ -18,6 +18,8 @@ pub mod delivery;
 #[cfg(feature = "ssr")]
 pub mod engine;
 #[cfg(feature = "ssr")]
+pub mod fuzzing;
+#[cfg(feature = "ssr")]
 pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod peers;

@@ -36,7 +36,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 }
 
 impl WebhookIn {
-    fn into_input(self) -> Result<WebhookInput, ApiError> {
+    pub(crate) fn into_input(self) -> Result<WebhookInput, ApiError> {
         if let Some(m) = &self.method {
             if !m.eq_ignore_ascii_case("post") {
                 return Err(ApiError::invalid(
