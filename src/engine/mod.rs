@@ -2,7 +2,7 @@
 //! state, writes the booking log and computes the next engine-driven action; and the scheduler
 //! step that applies due timeouts and auto-completes.
 
-use crate::domain::booking::{next_due, BookingOut, Includes};
+use crate::domain::booking::{next_due, rfc3339, BookingOut, BookingSettings, Includes, LogOut};
 use crate::domain::graph::{Action, Graph, State, TransitionError};
 pub mod webhooks;
 
@@ -135,14 +135,15 @@ pub async fn create_booking(
 ) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
     let now = now_ms();
-    let resource = sb::resource(&mut tx, app.id, &nb.resource_id)
-        .await?
-        .ok_or_else(|| {
-            EngineError::invalid(
-                "resource_id",
-                "No resource with this id exists in this app.",
-            )
-        })?;
+    let (resource, calendar, window_secs) =
+        sb::resource_for_booking(&mut tx, app.id, &nb.resource_id)
+            .await?
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "resource_id",
+                    "No resource with this id exists in this app.",
+                )
+            })?;
     let state = nb.graph.create(nb.action)?;
 
     let owner = match (nb.graph, &nb.owner_booking_id) {
@@ -183,8 +184,14 @@ pub async fn create_booking(
         }
     }
 
-    let window = payment_window_ms(&mut tx, app.id).await?;
-    let due = next_due(nb.graph, state, nb.auto_complete, nb.end_at, now, window);
+    let due = next_due(
+        nb.graph,
+        state,
+        nb.auto_complete,
+        nb.end_at,
+        now,
+        window_secs * 1000,
+    );
     let b = BookingRow {
         id: sb::new_id(),
         app_id: app.id,
@@ -204,8 +211,11 @@ pub async fn create_booking(
         updated_at: now,
     };
     sb::insert_booking(&mut tx, &b).await?;
+    // The booking as the API shows it is built from what is written, not read back: a new
+    // booking's parts are exactly these.
+    let mut customers = Vec::new();
     if let Some(c) = &nb.customer {
-        sb::insert_customer(
+        let customer = sb::insert_customer(
             &mut tx,
             &b.id,
             &c.name,
@@ -217,8 +227,9 @@ pub async fn create_booking(
             now,
         )
         .await?;
+        customers.push(customer);
     }
-    sb::insert_event(
+    let event = sb::insert_event(
         &mut tx,
         &b.id,
         &resource.calendar_id,
@@ -243,22 +254,56 @@ pub async fn create_booking(
         now,
     )
     .await?;
-    enqueue(&mut tx, &b, nb.action).await?;
-    let out = booking_out(&mut tx, &b, Includes::ALL).await?;
+    let mut payload = sb::booking_shell(&b, Includes::PAYLOAD, vec![]);
+    if let Some(max) = b.max_seats {
+        // A group is created with no seats taken.
+        payload.settings = Some(BookingSettings {
+            max_seats: max,
+            seats_taken: 0,
+        });
+    }
+    payload.customers = Some(customers);
+    payload.event = Some(event);
+    payload.calendar = Some(calendar);
+    enqueue(&mut tx, &b, nb.action, Some(&payload)).await?;
     tx.commit().await?;
+    let mut out = payload;
+    out.available_actions = Some(available_actions(&b));
+    out.logs = Some(vec![LogOut {
+        from: None,
+        action: nb.action.as_str().to_string(),
+        to: b.state.clone(),
+        actor: actor.kind.to_string(),
+        actor_label: actor.label.clone(),
+        details: Map::new(),
+        created_at: rfc3339(now),
+    }]);
     Ok(out)
 }
 
 /// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking
 /// has just entered, with the booking as `GET /v2/bookings/:id?include=customers,event,calendar`
 /// shows it now. Runs inside the transition's transaction, so both commit or neither does.
-async fn enqueue(conn: &mut Conn, b: &BookingRow, action: Action) -> Result<usize, EngineError> {
+/// `known` is the booking with customers, event and calendar when the caller has it at hand.
+async fn enqueue(
+    conn: &mut Conn,
+    b: &BookingRow,
+    action: Action,
+    known: Option<&BookingOut>,
+) -> Result<usize, EngineError> {
     let hooks = sw::matching(conn, b.app_id, &b.graph, &b.state).await?;
     if hooks.is_empty() {
         return Ok(0);
     }
-    let booking = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
-    let payload = serde_json::to_string(&booking)
+    let read;
+    let booking = match known {
+        Some(k) => k,
+        None => {
+            read = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
+            &read
+        }
+    };
+    let payload = serde_json::to_string(booking)
         .map_err(|e| EngineError::Conflict(format!("the payload could not be written: {e}")))?;
     for webhook_id in &hooks {
         let msg_id = crate::auth::generate_msg_id();
@@ -430,7 +475,7 @@ async fn transition(
         updated_at: now,
         ..b.clone()
     };
-    enqueue(conn, &after, action).await?;
+    enqueue(conn, &after, action, None).await?;
     Ok(())
 }
 

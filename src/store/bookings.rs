@@ -106,6 +106,44 @@ pub async fn resource(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Op
     Ok(row.as_ref().map(resource_out))
 }
 
+/// What creating a booking needs of its resource, in one statement: the resource, the calendar
+/// its event goes into (as the payload shows it) and the app's payment window in seconds.
+pub async fn resource_for_booking(
+    conn: &mut Conn,
+    app_id: i64,
+    id: &str,
+) -> sqlx::Result<Option<(ResourceOut, CalendarOut, i64)>> {
+    let row = sqlx::query(
+        "SELECT r.id, r.name, r.email, r.timezone, r.created_at, r.updated_at, c.id AS calendar_id, \
+         c.name AS c_name, c.description AS c_description, c.foregroundcolor, c.backgroundcolor, \
+         c.created_at AS c_created_at, c.updated_at AS c_updated_at, a.payment_window_seconds \
+         FROM resources r JOIN apps a ON a.id = r.app_id \
+         JOIN calendars c ON c.id = (SELECT c2.id FROM calendars c2 WHERE c2.resource_id = r.id \
+                                     ORDER BY c2.created_at LIMIT 1) \
+         WHERE r.app_id = $1 AND r.id = $2",
+    )
+    .bind(app_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| {
+        let calendar = CalendarOut {
+            id: r.get("calendar_id"),
+            provider_id: None,
+            provider_access: "owner".into(),
+            provider_primary: true,
+            provider_sync: None,
+            name: r.get("c_name"),
+            description: r.get("c_description"),
+            foregroundcolor: r.get("foregroundcolor"),
+            backgroundcolor: r.get("backgroundcolor"),
+            created_at: rfc3339(r.get("c_created_at")),
+            updated_at: rfc3339(r.get("c_updated_at")),
+        };
+        (resource_out(&r), calendar, r.get("payment_window_seconds"))
+    }))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bookings
 
@@ -322,12 +360,13 @@ pub async fn insert_customer(
     timezone: Option<&str>,
     meta: &Map<String, Value>,
     now: i64,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<CustomerOut> {
+    let id = new_id();
     sqlx::query(
         "INSERT INTO customers (id, booking_id, name, email, phone, voip, timezone, meta, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(booking_id)
     .bind(name)
     .bind(email)
@@ -339,7 +378,15 @@ pub async fn insert_customer(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(CustomerOut {
+        id,
+        name: name.to_string(),
+        email: email.to_string(),
+        phone: phone.map(str::to_string),
+        voip: voip.map(str::to_string),
+        timezone: timezone.map(str::to_string),
+        meta: meta.clone(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -353,12 +400,13 @@ pub async fn insert_event(
     start_at: i64,
     end_at: i64,
     now: i64,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<EventOut> {
+    let id = new_id();
     sqlx::query(
         "INSERT INTO events (id, booking_id, calendar_id, what, \"where\", description, start_at, end_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(booking_id)
     .bind(calendar_id)
     .bind(what)
@@ -370,7 +418,18 @@ pub async fn insert_event(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(EventOut {
+        id,
+        what: what.to_string(),
+        where_: where_.to_string(),
+        description: description.to_string(),
+        rsvp: None,
+        all_day: false,
+        start: rfc3339(start_at),
+        end: rfc3339(end_at),
+        created_at: rfc3339(now),
+        updated_at: rfc3339(now),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -407,14 +466,10 @@ pub async fn insert_log(
 // ---------------------------------------------------------------------------------------------
 // Reading bookings in the API's shape
 
-/// The booking with what `includes` asks for; `available` lists its available actions.
-pub async fn booking_out(
-    conn: &mut Conn,
-    b: &BookingRow,
-    includes: Includes,
-    available: Vec<String>,
-) -> sqlx::Result<BookingOut> {
-    let mut out = BookingOut {
+/// The booking's own fields in the API's shape; the included parts and seats are left empty
+/// for the caller to fill.
+pub fn booking_shell(b: &BookingRow, includes: Includes, available: Vec<String>) -> BookingOut {
+    BookingOut {
         id: b.id.clone(),
         state: b.state.clone(),
         graph: b.graph.clone(),
@@ -435,7 +490,17 @@ pub async fn booking_out(
         calendar: None,
         available_actions: includes.available_actions.then_some(available),
         logs: None,
-    };
+    }
+}
+
+/// The booking with what `includes` asks for; `available` lists its available actions.
+pub async fn booking_out(
+    conn: &mut Conn,
+    b: &BookingRow,
+    includes: Includes,
+    available: Vec<String>,
+) -> sqlx::Result<BookingOut> {
+    let mut out = booking_shell(b, includes, available);
     if let Some(max) = b.max_seats {
         out.settings = Some(BookingSettings {
             max_seats: max,

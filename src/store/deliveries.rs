@@ -165,6 +165,9 @@ pub struct HealthChanges {
     pub disable: Vec<(String, &'static str)>,
 }
 
+/// Attempts written by one statement (15 parameters each, well under both databases' limits).
+const RECORD_ROWS_PER_STATEMENT: usize = 200;
+
 /// Writes a batch of attempts and the next state of their messages in one transaction.
 pub async fn record(
     db: &Db,
@@ -173,42 +176,61 @@ pub async fn record(
     now: i64,
 ) -> sqlx::Result<()> {
     let mut tx = crate::store::begin_write(db).await?;
-    for a in batch {
-        sqlx::query(
+    // Two statements per chunk, not two per attempt: the worker records whole rounds at once.
+    for chunk in batch.chunks(RECORD_ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", crate::store::marks(1 + i * 15, 15)))
+            .collect();
+        let sql = format!(
             "INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, \
              duration_ms, request_url, request_headers, response_status, response_headers, response_body, \
-             error, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(a.delivery_id)
-        .bind(a.app_id)
-        .bind(&a.webhook_id)
-        .bind(a.attempt)
-        .bind(a.trigger)
-        .bind(a.outcome)
-        .bind(a.started_at)
-        .bind(a.duration_ms)
-        .bind(&a.request_url)
-        .bind(&a.request_headers)
-        .bind(a.response_status)
-        .bind(&a.response_headers)
-        .bind(&a.response_body)
-        .bind(&a.error)
-        .bind(a.next_attempt_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE deliveries SET status = $1, attempts = CASE WHEN attempts > $2 THEN attempts ELSE $2 END, next_attempt_at = COALESCE($3, next_attempt_at), \
-             lease_until = NULL, last_status_code = $4, last_error = $5, updated_at = $6 WHERE id = $7",
-        )
-        .bind(a.next_status)
-        .bind(a.attempt)
-        .bind(a.next_attempt_at)
-        .bind(a.response_status)
-        .bind(&a.error)
-        .bind(now)
-        .bind(a.delivery_id)
-        .execute(&mut *tx)
-        .await?;
+             error, next_attempt_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for a in chunk {
+            q = q
+                .bind(a.delivery_id)
+                .bind(a.app_id)
+                .bind(&a.webhook_id)
+                .bind(a.attempt)
+                .bind(a.trigger)
+                .bind(a.outcome)
+                .bind(a.started_at)
+                .bind(a.duration_ms)
+                .bind(&a.request_url)
+                .bind(&a.request_headers)
+                .bind(a.response_status)
+                .bind(&a.response_headers)
+                .bind(&a.response_body)
+                .bind(&a.error)
+                .bind(a.next_attempt_at);
+        }
+        q.execute(&mut *tx).await?;
+
+        // VALUES columns are named column1, column2, … on both SQLite and PostgreSQL.
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", crate::store::marks(2 + i * 6, 6)))
+            .collect();
+        let sql = format!(
+            "UPDATE deliveries SET status = v.column2, \
+             attempts = CASE WHEN deliveries.attempts > v.column3 THEN deliveries.attempts ELSE v.column3 END, \
+             next_attempt_at = COALESCE(v.column4, deliveries.next_attempt_at), lease_until = NULL, \
+             last_status_code = v.column5, last_error = v.column6, updated_at = $1 \
+             FROM (VALUES {}) AS v WHERE deliveries.id = v.column1",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for a in chunk {
+            q = q
+                .bind(a.delivery_id)
+                .bind(a.next_status)
+                .bind(a.attempt)
+                .bind(a.next_attempt_at)
+                .bind(a.response_status)
+                .bind(&a.error);
+        }
+        q.execute(&mut *tx).await?;
     }
     for id in &health.recovered {
         sqlx::query(
