@@ -364,7 +364,12 @@ impl Worker {
         if sent.is_empty() {
             return Ok(0);
         }
-        let mut hooks: Vec<String> = sent.iter().map(|s| s.record.webhook_id.clone()).collect();
+        // Only endpoints that failed now can have been failing long enough to be disabled.
+        let mut hooks: Vec<String> = sent
+            .iter()
+            .filter(|s| s.record.outcome == "failed")
+            .map(|s| s.record.webhook_id.clone())
+            .collect();
         hooks.sort();
         hooks.dedup();
         let failing = sd::failing_since(&self.db, &hooks).await?;

@@ -9,7 +9,7 @@ pub mod webhooks;
 use crate::store::bookings::{self as sb, BookingRow};
 use crate::store::webhooks as sw;
 use crate::store::Conn;
-use crate::store::{now_ms, AppRow, Db};
+use crate::store::{now_ms, AppRow, Batch, Db};
 use serde_json::{Map, Value};
 
 /// Who applied an action, as the booking log records it.
@@ -135,16 +135,26 @@ pub async fn create_booking(
 ) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
     let now = now_ms();
-    let (resource, calendar, window_secs) =
-        sb::resource_for_booking(&mut tx, app.id, &nb.resource_id)
-            .await?
-            .ok_or_else(|| {
-                EngineError::invalid(
-                    "resource_id",
-                    "No resource with this id exists in this app.",
-                )
-            })?;
     let state = nb.graph.create(nb.action)?;
+    let sb::ForBooking {
+        resource,
+        calendar,
+        payment_window_secs: window_secs,
+        hooks,
+    } = sb::resource_for_booking(
+        &mut tx,
+        app.id,
+        &nb.resource_id,
+        nb.graph.as_str(),
+        state.as_str(),
+    )
+    .await?
+    .ok_or_else(|| {
+        EngineError::invalid(
+            "resource_id",
+            "No resource with this id exists in this app.",
+        )
+    })?;
 
     let owner = match (nb.graph, &nb.owner_booking_id) {
         (Graph::GroupCustomer | Graph::GroupCustomerPayment, None) => {
@@ -210,13 +220,15 @@ pub async fn create_booking(
         created_at: now,
         updated_at: now,
     };
-    sb::insert_booking(&mut tx, &b).await?;
+    // Every write of the booking goes in one batch: on SQLite one hand-off to the database.
+    let mut batch = Batch::default();
+    sb::push_booking(&mut batch, &b);
     // The booking as the API shows it is built from what is written, not read back: a new
     // booking's parts are exactly these.
     let mut customers = Vec::new();
     if let Some(c) = &nb.customer {
-        let customer = sb::insert_customer(
-            &mut tx,
+        let customer = sb::push_customer(
+            &mut batch,
             &b.id,
             &c.name,
             &c.email,
@@ -225,12 +237,11 @@ pub async fn create_booking(
             c.timezone.as_deref(),
             &c.meta,
             now,
-        )
-        .await?;
+        );
         customers.push(customer);
     }
-    let event = sb::insert_event(
-        &mut tx,
+    let event = sb::push_event(
+        &mut batch,
         &b.id,
         &resource.calendar_id,
         &nb.what,
@@ -239,10 +250,9 @@ pub async fn create_booking(
         nb.start_at,
         nb.end_at,
         now,
-    )
-    .await?;
-    sb::insert_log(
-        &mut tx,
+    );
+    sb::push_log(
+        &mut batch,
         &b.id,
         None,
         nb.action.as_str(),
@@ -252,8 +262,7 @@ pub async fn create_booking(
         &actor.label,
         &Map::new(),
         now,
-    )
-    .await?;
+    );
     let mut payload = sb::booking_shell(&b, Includes::PAYLOAD, vec![]);
     if let Some(max) = b.max_seats {
         // A group is created with no seats taken.
@@ -265,7 +274,8 @@ pub async fn create_booking(
     payload.customers = Some(customers);
     payload.event = Some(event);
     payload.calendar = Some(calendar);
-    enqueue(&mut tx, &b, nb.action, Some(&payload)).await?;
+    enqueue(&mut tx, &mut batch, &b, nb.action, Some((&payload, hooks))).await?;
+    batch.run(&mut tx).await?;
     tx.commit().await?;
     let mut out = payload;
     out.available_actions = Some(available_actions(&b));
@@ -284,31 +294,36 @@ pub async fn create_booking(
 /// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking
 /// has just entered, with the booking as `GET /v2/bookings/:id?include=customers,event,calendar`
 /// shows it now. Runs inside the transition's transaction, so both commit or neither does.
-/// `known` is the booking with customers, event and calendar when the caller has it at hand.
+/// `known`: the booking with customers, event and calendar, and the webhooks subscribed to
+/// its state, when the caller has them at hand.
 async fn enqueue(
     conn: &mut Conn,
+    batch: &mut Batch,
     b: &BookingRow,
     action: Action,
-    known: Option<&BookingOut>,
+    known: Option<(&BookingOut, Vec<String>)>,
 ) -> Result<usize, EngineError> {
-    let hooks = sw::matching(conn, b.app_id, &b.graph, &b.state).await?;
+    let read;
+    let (booking, hooks) = match known {
+        Some(k) => k,
+        None => {
+            let hooks = sw::matching(conn, b.app_id, &b.graph, &b.state).await?;
+            if hooks.is_empty() {
+                return Ok(0);
+            }
+            read = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
+            (&read, hooks)
+        }
+    };
     if hooks.is_empty() {
         return Ok(0);
     }
-    let read;
-    let booking = match known {
-        Some(k) => k,
-        None => {
-            read = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
-            &read
-        }
-    };
     let payload = serde_json::to_string(booking)
         .map_err(|e| EngineError::Conflict(format!("the payload could not be written: {e}")))?;
     for webhook_id in &hooks {
         let msg_id = crate::auth::generate_msg_id();
-        sw::insert_delivery(
-            conn,
+        sw::push_delivery(
+            batch,
             &sw::NewDelivery {
                 msg_id: &msg_id,
                 app_id: b.app_id,
@@ -321,8 +336,7 @@ async fn enqueue(
                 is_test: false,
                 now: b.updated_at,
             },
-        )
-        .await?;
+        );
     }
     Ok(hooks.len())
 }
@@ -454,8 +468,9 @@ async fn transition(
             "The booking changed while this action was applied; try again.".into(),
         ));
     }
-    sb::insert_log(
-        conn,
+    let mut batch = Batch::default();
+    sb::push_log(
+        &mut batch,
         &b.id,
         Some(from.as_str()),
         action.as_str(),
@@ -465,8 +480,7 @@ async fn transition(
         &actor.label,
         details,
         now,
-    )
-    .await?;
+    );
     let after = BookingRow {
         state: to.as_str().into(),
         completed: graph.is_final(to),
@@ -475,7 +489,8 @@ async fn transition(
         updated_at: now,
         ..b.clone()
     };
-    enqueue(conn, &after, action, None).await?;
+    enqueue(conn, &mut batch, &after, action, None).await?;
+    batch.run(conn).await?;
     Ok(())
 }
 

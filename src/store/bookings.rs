@@ -6,7 +6,7 @@ use crate::domain::booking::{
     rfc3339, BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, Includes, LogOut,
     Related, ResourceOut,
 };
-use crate::store::{Conn, DbRow};
+use crate::store::{Batch, Conn, DbRow};
 use serde_json::{Map, Value};
 use sqlx::Row;
 
@@ -106,27 +106,45 @@ pub async fn resource(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Op
     Ok(row.as_ref().map(resource_out))
 }
 
-/// What creating a booking needs of its resource, in one statement: the resource, the calendar
-/// its event goes into (as the payload shows it) and the app's payment window in seconds.
+/// What creating a booking needs, in one statement: the resource, the calendar its event goes
+/// into (as the payload shows it), the app's payment window and the webhooks to call.
 pub async fn resource_for_booking(
     conn: &mut Conn,
     app_id: i64,
     id: &str,
-) -> sqlx::Result<Option<(ResourceOut, CalendarOut, i64)>> {
-    let row = sqlx::query(
+    graph: &str,
+    state: &str,
+) -> sqlx::Result<Option<ForBooking>> {
+    let concat = match crate::store::Backend::of_conn(conn) {
+        crate::store::Backend::Sqlite => "group_concat(w.id, ',')",
+        crate::store::Backend::Postgres => "string_agg(w.id, ',')",
+    };
+    let row = sqlx::query(&format!(
         "SELECT r.id, r.name, r.email, r.timezone, r.created_at, r.updated_at, c.id AS calendar_id, \
          c.name AS c_name, c.description AS c_description, c.foregroundcolor, c.backgroundcolor, \
-         c.created_at AS c_created_at, c.updated_at AS c_updated_at, a.payment_window_seconds \
+         c.created_at AS c_created_at, c.updated_at AS c_updated_at, a.payment_window_seconds, \
+         (SELECT {concat} FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id \
+          WHERE e.graph = $3 AND e.state = $4 AND w.app_id = $1 AND w.enabled = 1) AS hooks \
          FROM resources r JOIN apps a ON a.id = r.app_id \
          JOIN calendars c ON c.id = (SELECT c2.id FROM calendars c2 WHERE c2.resource_id = r.id \
                                      ORDER BY c2.created_at LIMIT 1) \
-         WHERE r.app_id = $1 AND r.id = $2",
-    )
+         WHERE r.app_id = $1 AND r.id = $2"
+    ))
     .bind(app_id)
     .bind(id)
+    .bind(graph)
+    .bind(state)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|r| {
+        let mut hooks: Vec<String> = r
+            .get::<Option<String>, _>("hooks")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(str::to_string)
+            .collect();
+        hooks.sort();
         let calendar = CalendarOut {
             id: r.get("calendar_id"),
             provider_id: None,
@@ -140,8 +158,22 @@ pub async fn resource_for_booking(
             created_at: rfc3339(r.get("c_created_at")),
             updated_at: rfc3339(r.get("c_updated_at")),
         };
-        (resource_out(&r), calendar, r.get("payment_window_seconds"))
+        ForBooking {
+            resource: resource_out(&r),
+            calendar,
+            payment_window_secs: r.get("payment_window_seconds"),
+            hooks,
+        }
     }))
+}
+
+/// What creating a booking reads before it writes.
+pub struct ForBooking {
+    pub resource: ResourceOut,
+    pub calendar: CalendarOut,
+    pub payment_window_secs: i64,
+    /// The enabled webhooks of the app subscribed to the state the booking is created in.
+    pub hooks: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,29 +256,30 @@ async fn booking_locked(
     Ok(row.as_ref().map(booking_row))
 }
 
-pub async fn insert_booking(conn: &mut Conn, b: &BookingRow) -> sqlx::Result<()> {
-    sqlx::query(&format!(
-        "INSERT INTO bookings ({BOOKING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    ))
-    .bind(&b.id)
-    .bind(b.app_id)
-    .bind(&b.resource_id)
-    .bind(&b.graph)
-    .bind(&b.state)
-    .bind(b.completed as i64)
-    .bind(b.start_at)
-    .bind(b.end_at)
-    .bind(&b.meta)
-    .bind(b.max_seats)
-    .bind(&b.owner_booking_id)
-    .bind(b.auto_complete as i64)
-    .bind(&b.due_action)
-    .bind(b.due_at)
-    .bind(b.created_at)
-    .bind(b.updated_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+pub fn push_booking(batch: &mut Batch, b: &BookingRow) {
+    batch.push(
+        format!(
+            "INSERT INTO bookings ({BOOKING_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        vec![
+            (&b.id).into(),
+            b.app_id.into(),
+            (&b.resource_id).into(),
+            (&b.graph).into(),
+            (&b.state).into(),
+            b.completed.into(),
+            b.start_at.into(),
+            b.end_at.into(),
+            (&b.meta).into(),
+            b.max_seats.into(),
+            (&b.owner_booking_id).into(),
+            b.auto_complete.into(),
+            (&b.due_action).into(),
+            b.due_at.into(),
+            b.created_at.into(),
+            b.updated_at.into(),
+        ],
+    );
 }
 
 /// Moves a booking from `from` to `to`; false when its state is no longer `from`.
@@ -349,9 +382,10 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
         .await
 }
 
+/// A customer of a new booking, as the API shows it.
 #[allow(clippy::too_many_arguments)]
-pub async fn insert_customer(
-    conn: &mut Conn,
+pub fn push_customer(
+    batch: &mut Batch,
     booking_id: &str,
     name: &str,
     email: &str,
@@ -360,25 +394,25 @@ pub async fn insert_customer(
     timezone: Option<&str>,
     meta: &Map<String, Value>,
     now: i64,
-) -> sqlx::Result<CustomerOut> {
+) -> CustomerOut {
     let id = new_id();
-    sqlx::query(
+    batch.push(
         "INSERT INTO customers (id, booking_id, name, email, phone, voip, timezone, meta, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(booking_id)
-    .bind(name)
-    .bind(email)
-    .bind(phone)
-    .bind(voip)
-    .bind(timezone)
-    .bind(Value::Object(meta.clone()).to_string())
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(CustomerOut {
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            (&id).into(),
+            booking_id.into(),
+            name.into(),
+            email.into(),
+            phone.into(),
+            voip.into(),
+            timezone.into(),
+            Value::Object(meta.clone()).to_string().into(),
+            now.into(),
+            now.into(),
+        ],
+    );
+    CustomerOut {
         id,
         name: name.to_string(),
         email: email.to_string(),
@@ -386,12 +420,13 @@ pub async fn insert_customer(
         voip: voip.map(str::to_string),
         timezone: timezone.map(str::to_string),
         meta: meta.clone(),
-    })
+    }
 }
 
+/// The event of a new booking, as the API shows it.
 #[allow(clippy::too_many_arguments)]
-pub async fn insert_event(
-    conn: &mut Conn,
+pub fn push_event(
+    batch: &mut Batch,
     booking_id: &str,
     calendar_id: &str,
     what: &str,
@@ -400,25 +435,25 @@ pub async fn insert_event(
     start_at: i64,
     end_at: i64,
     now: i64,
-) -> sqlx::Result<EventOut> {
+) -> EventOut {
     let id = new_id();
-    sqlx::query(
+    batch.push(
         "INSERT INTO events (id, booking_id, calendar_id, what, \"where\", description, start_at, end_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&id)
-    .bind(booking_id)
-    .bind(calendar_id)
-    .bind(what)
-    .bind(where_)
-    .bind(description)
-    .bind(start_at)
-    .bind(end_at)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(EventOut {
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            (&id).into(),
+            booking_id.into(),
+            calendar_id.into(),
+            what.into(),
+            where_.into(),
+            description.into(),
+            start_at.into(),
+            end_at.into(),
+            now.into(),
+            now.into(),
+        ],
+    );
+    EventOut {
         id,
         what: what.to_string(),
         where_: where_.to_string(),
@@ -429,12 +464,12 @@ pub async fn insert_event(
         end: rfc3339(end_at),
         created_at: rfc3339(now),
         updated_at: rfc3339(now),
-    })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
-pub async fn insert_log(
-    conn: &mut Conn,
+pub fn push_log(
+    batch: &mut Batch,
     booking_id: &str,
     from: Option<&str>,
     action: &str,
@@ -444,23 +479,22 @@ pub async fn insert_log(
     actor_label: &str,
     details: &Map<String, Value>,
     now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) {
+    batch.push(
         "INSERT INTO booking_logs (booking_id, from_state, action, to_state, actor_kind, actor_id, actor_label, details, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(booking_id)
-    .bind(from)
-    .bind(action)
-    .bind(to)
-    .bind(actor_kind)
-    .bind(actor_id)
-    .bind(actor_label)
-    .bind(Value::Object(details.clone()).to_string())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            booking_id.into(),
+            from.into(),
+            action.into(),
+            to.into(),
+            actor_kind.into(),
+            actor_id.into(),
+            actor_label.into(),
+            Value::Object(details.clone()).to_string().into(),
+            now.into(),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! SQL of the delivery worker: claiming due messages under a lease, and recording a batch of
 //! attempts with the next state of each message in one transaction.
 
-use super::Db;
+use super::{Db, Val};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -52,6 +52,19 @@ pub async fn candidates(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64,
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+fn endpoint(r: &super::DbRow, id: String) -> Endpoint {
+    Endpoint {
+        id,
+        url: r.get("url"),
+        secret: super::secrets::reveal(r.get::<&str, _>("secret")),
+        previous_secret: r
+            .get::<Option<&str>, _>("previous_secret")
+            .map(super::secrets::reveal),
+        previous_secret_expires_at: r.get("previous_secret_expires_at"),
+        rate_limit_per_second: r.get("rate_limit_per_second"),
+    }
+}
+
 /// Claims these messages until `lease_until`; returns those still due when the claim is made
 /// (another worker may have taken some in between).
 pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Result<Vec<Claimed>> {
@@ -79,9 +92,10 @@ pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Re
     for id in ids {
         q = q.bind(id);
     }
-    let mut tx = crate::store::begin_write(db).await?;
-    let rows = q.fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+    // One statement: atomic on its own, so it needs the writer slot but no transaction.
+    let slot = crate::store::write_slot(db).await;
+    let rows = q.fetch_all(db).await?;
+    drop(slot);
     let mut out: Vec<Claimed> = rows
         .iter()
         .map(|r| Claimed {
@@ -115,17 +129,8 @@ pub async fn endpoints(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<String, 
     Ok(rows
         .iter()
         .map(|r| {
-            let e = Endpoint {
-                id: r.get("id"),
-                url: r.get("url"),
-                secret: super::secrets::reveal(r.get::<&str, _>("secret")),
-                previous_secret: r
-                    .get::<Option<&str>, _>("previous_secret")
-                    .map(super::secrets::reveal),
-                previous_secret_expires_at: r.get("previous_secret_expires_at"),
-                rate_limit_per_second: r.get("rate_limit_per_second"),
-            };
-            (e.id.clone(), e)
+            let id: String = r.get("id");
+            (id.clone(), endpoint(r, id))
         })
         .collect())
 }
@@ -171,96 +176,91 @@ const RECORD_ROWS_PER_STATEMENT: usize = 200;
 /// Writes a batch of attempts and the next state of their messages in one transaction.
 pub async fn record(
     db: &Db,
-    batch: &[AttemptRecord],
+    attempts: &[AttemptRecord],
     health: &HealthChanges,
     now: i64,
 ) -> sqlx::Result<()> {
     let mut tx = crate::store::begin_write(db).await?;
-    // Two statements per chunk, not two per attempt: the worker records whole rounds at once.
-    for chunk in batch.chunks(RECORD_ROWS_PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", crate::store::marks(1 + i * 15, 15)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, \
-             duration_ms, request_url, request_headers, response_status, response_headers, response_body, \
-             error, next_attempt_at) VALUES {}",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
+    // Two statements per chunk, not two per attempt, and the endpoints' health with them: on
+    // SQLite the whole round is one hand-off to the database.
+    let mut batch = crate::store::Batch::default();
+    for chunk in attempts.chunks(RECORD_ROWS_PER_STATEMENT) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()];
+        let mut vals = Vec::with_capacity(chunk.len() * 15);
         for a in chunk {
-            q = q
-                .bind(a.delivery_id)
-                .bind(a.app_id)
-                .bind(&a.webhook_id)
-                .bind(a.attempt)
-                .bind(a.trigger)
-                .bind(a.outcome)
-                .bind(a.started_at)
-                .bind(a.duration_ms)
-                .bind(&a.request_url)
-                .bind(&a.request_headers)
-                .bind(a.response_status)
-                .bind(&a.response_headers)
-                .bind(&a.response_body)
-                .bind(&a.error)
-                .bind(a.next_attempt_at);
+            vals.extend([
+                a.delivery_id.into(),
+                a.app_id.into(),
+                (&a.webhook_id).into(),
+                a.attempt.into(),
+                a.trigger.into(),
+                a.outcome.into(),
+                a.started_at.into(),
+                a.duration_ms.into(),
+                (&a.request_url).into(),
+                (&a.request_headers).into(),
+                a.response_status.into(),
+                (&a.response_headers).into(),
+                (&a.response_body).into(),
+                (&a.error).into(),
+                a.next_attempt_at.into(),
+            ]);
         }
-        q.execute(&mut *tx).await?;
+        batch.push(
+            format!(
+                "INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, \
+                 duration_ms, request_url, request_headers, response_status, response_headers, response_body, \
+                 error, next_attempt_at) VALUES {}",
+                rows.join(", ")
+            ),
+            vals,
+        );
 
         // VALUES columns are named column1, column2, … on both SQLite and PostgreSQL.
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", crate::store::marks(2 + i * 6, 6)))
-            .collect();
-        let sql = format!(
-            "UPDATE deliveries SET status = v.column2, \
-             attempts = CASE WHEN deliveries.attempts > v.column3 THEN deliveries.attempts ELSE v.column3 END, \
-             next_attempt_at = COALESCE(v.column4, deliveries.next_attempt_at), lease_until = NULL, \
-             last_status_code = v.column5, last_error = v.column6, updated_at = $1 \
-             FROM (VALUES {}) AS v WHERE deliveries.id = v.column1",
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(now);
+        let rows = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()];
+        let mut vals: Vec<Val> = vec![now.into()];
         for a in chunk {
-            q = q
-                .bind(a.delivery_id)
-                .bind(a.next_status)
-                .bind(a.attempt)
-                .bind(a.next_attempt_at)
-                .bind(a.response_status)
-                .bind(&a.error);
+            vals.extend([
+                a.delivery_id.into(),
+                a.next_status.into(),
+                a.attempt.into(),
+                a.next_attempt_at.into(),
+                a.response_status.into(),
+                (&a.error).into(),
+            ]);
         }
-        q.execute(&mut *tx).await?;
+        batch.push(
+            format!(
+                "UPDATE deliveries SET updated_at = ?, status = v.column2, \
+                 attempts = CASE WHEN deliveries.attempts > v.column3 THEN deliveries.attempts ELSE v.column3 END, \
+                 next_attempt_at = COALESCE(v.column4, deliveries.next_attempt_at), lease_until = NULL, \
+                 last_status_code = v.column5, last_error = v.column6 \
+                 FROM (VALUES {}) AS v WHERE deliveries.id = v.column1",
+                rows.join(", ")
+            ),
+            vals,
+        );
     }
     for id in &health.recovered {
-        sqlx::query(
-            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        batch.push(
+            "UPDATE webhooks SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL",
+            vec![id.into()],
+        );
     }
     for id in &health.failing {
-        sqlx::query(
-            "UPDATE webhooks SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        batch.push(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?",
+            vec![now.into(), id.into()],
+        );
     }
     for (id, reason) in &health.disable {
-        sqlx::query(
-            "UPDATE webhooks SET enabled = 0, disabled_reason = $1, disabled_at = $2, updated_at = $3 \
-             WHERE id = $4 AND enabled = 1",
-        )
-        .bind(reason)
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        batch.push(
+            "UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, updated_at = ? \
+             WHERE id = ? AND enabled = 1",
+            vec![(*reason).into(), now.into(), now.into(), id.into()],
+        );
     }
+    batch.run(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -97,6 +97,15 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     }
 }
 
+/// The writer slot alone, for a write that is one statement (atomic without a transaction):
+/// on SQLite it saves the BEGIN and COMMIT hand-offs; on PostgreSQL there is nothing to hold.
+pub async fn write_slot(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    match Backend::of(db) {
+        Backend::Sqlite => Some(WRITER.lock().await),
+        Backend::Postgres => None,
+    }
+}
+
 /// ` FOR UPDATE` on PostgreSQL (locks the rows read until the transaction ends, so a
 /// concurrent instance waits); nothing on SQLite, whose write transaction already excludes
 /// every other writer.
@@ -114,6 +123,126 @@ pub fn marks(first: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A value bound to a statement of a [`Batch`].
+#[derive(Clone, Debug)]
+pub enum Val {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Int(Some(v as i64))
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(Some(v.to_string()))
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(Some(v.clone()))
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(Some(v))
+    }
+}
+impl From<Option<&str>> for Val {
+    fn from(v: Option<&str>) -> Self {
+        Val::Text(v.map(str::to_string))
+    }
+}
+impl From<&Option<String>> for Val {
+    fn from(v: &Option<String>) -> Self {
+        Val::Text(v.clone())
+    }
+}
+
+/// Writes that go together, each statement with `?` placeholders. On SQLite they run as one
+/// multi-statement query: one hand-off to the connection's thread instead of one per statement
+/// (sqlx runs each SQLite connection on its own thread, and under load every hand-off waits for
+/// both threads to be scheduled while the single writer lock is held). On PostgreSQL, which
+/// takes no parameters in a multi-statement query, they run one after another.
+#[derive(Default, Debug)]
+pub struct Batch {
+    stmts: Vec<(String, Vec<Val>)>,
+}
+
+impl Batch {
+    pub fn push(&mut self, sql: impl Into<String>, vals: Vec<Val>) {
+        let sql = sql.into();
+        debug_assert_eq!(sql.matches('?').count(), vals.len(), "{sql}");
+        self.stmts.push((sql, vals));
+    }
+
+    pub fn len(&self) -> usize {
+        self.stmts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stmts.is_empty()
+    }
+
+    pub async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
+        fn bind<'q>(
+            q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+            v: Val,
+        ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+            match v {
+                Val::Int(i) => q.bind(i),
+                Val::Text(t) => q.bind(t),
+            }
+        }
+        match Backend::of_conn(conn) {
+            Backend::Sqlite if self.stmts.len() > 1 => {
+                // SQLite takes at most 32,766 parameters in one query.
+                let mut stmts = self.stmts.into_iter().peekable();
+                while stmts.peek().is_some() {
+                    let (mut sql, mut vals) = (Vec::new(), Vec::new());
+                    while let Some((s, v)) = stmts.peek() {
+                        if !sql.is_empty() && vals.len() + v.len() > 30_000 {
+                            break;
+                        }
+                        sql.push(s.clone());
+                        vals.extend(v.iter().cloned());
+                        stmts.next();
+                    }
+                    let sql = number_marks(&sql.join(";\n"));
+                    let mut q = sqlx::query(&sql);
+                    for v in vals {
+                        q = bind(q, v);
+                    }
+                    q.execute(&mut *conn).await?;
+                }
+            }
+            _ => {
+                for (sql, vals) in self.stmts {
+                    let sql = number_marks(&sql);
+                    let mut q = sqlx::query(&sql);
+                    for v in vals {
+                        q = bind(q, v);
+                    }
+                    q.execute(&mut *conn).await?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Numbers the `?` placeholders of a condition built piece by piece: `$1`, `$2`, … in order.
@@ -163,6 +292,10 @@ pub async fn connect(database_url: &str, max_connections: u32) -> anyhow::Result
     let opts = AnyConnectOptions::from_str(&url).context("database_url: not a valid URL")?;
     let pool = AnyPoolOptions::new()
         .max_connections(max_connections)
+        // A SQLite connection is a file handle in this process and cannot go stale; pinging it
+        // before every use was one more thread hand-off per query. A PostgreSQL connection can
+        // be cut by the server or the network, so it is still checked.
+        .test_before_acquire(backend == Backend::Postgres)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

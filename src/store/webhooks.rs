@@ -250,25 +250,30 @@ pub struct NewDelivery<'a> {
     pub now: i64,
 }
 
-pub async fn insert_delivery(conn: &mut Conn, d: &NewDelivery<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+pub fn push_delivery(batch: &mut crate::store::Batch, d: &NewDelivery<'_>) {
+    batch.push(
         "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
          status, next_attempt_at, is_test, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12)",
-    )
-    .bind(d.msg_id)
-    .bind(d.app_id)
-    .bind(d.webhook_id)
-    .bind(d.booking_id)
-    .bind(d.graph)
-    .bind(d.state)
-    .bind(d.action)
-    .bind(d.payload)
-    .bind(d.now)
-    .bind(d.is_test as i64)
-    .bind(d.now)
-    .bind(d.now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+        vec![
+            d.msg_id.into(),
+            d.app_id.into(),
+            d.webhook_id.into(),
+            d.booking_id.into(),
+            d.graph.into(),
+            d.state.into(),
+            d.action.into(),
+            d.payload.into(),
+            d.now.into(),
+            d.is_test.into(),
+            d.now.into(),
+            d.now.into(),
+        ],
+    );
+}
+
+pub async fn insert_delivery(conn: &mut Conn, d: &NewDelivery<'_>) -> sqlx::Result<()> {
+    let mut batch = crate::store::Batch::default();
+    push_delivery(&mut batch, d);
+    batch.run(conn).await
 }
