@@ -92,6 +92,8 @@ fmt:
 #   make fuzz [FUZZ_SECONDS=300] [FUZZ_TARGETS="fuzz_search"]
 FUZZ_SECONDS ?= 300
 FUZZ_TARGETS ?= fuzz_api_body fuzz_search fuzz_webhook_url
+# --target keeps the instrumentation off build scripts and proc macros, as cargo fuzz does.
+FUZZ_HOST = $(shell rustc -vV | sed -n 's/^host: //p')
 FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 	-Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth \
@@ -99,11 +101,11 @@ FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 fuzz:
 	@echo "==> Building the fuzz targets with libFuzzer's instrumentation (the first build takes about 8 minutes)"
 	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=bookhook CARGO_TARGET_DIR=target/fuzz \
-		cargo build --release --features fuzz $(addprefix --bin ,$(FUZZ_TARGETS))
+		cargo build --release --target $(FUZZ_HOST) --features fuzz $(addprefix --bin ,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		s=$${t#fuzz_}; mkdir -p target/fuzz/corpus/$$s target/fuzz/artifacts/$$s; \
 		echo "==> $$t for $(FUZZ_SECONDS) s (seeds: tests/fuzz/$$s)"; \
-		target/fuzz/release/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+		target/fuzz/$(FUZZ_HOST)/release/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 			-timeout=10 -print_final_stats=1 -artifact_prefix=target/fuzz/artifacts/$$s/ \
 			target/fuzz/corpus/$$s tests/fuzz/$$s 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==|SUMMARY|.*panicked|.*Test unit written)" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \

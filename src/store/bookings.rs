@@ -106,6 +106,26 @@ pub async fn resource(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Op
     Ok(row.as_ref().map(resource_out))
 }
 
+/// A calendar's columns (as `c`) under names that do not clash with a resource's.
+const CALENDAR_COLS: &str = "c.id AS calendar_id, c.name AS c_name, c.description AS c_description, \
+     c.foregroundcolor, c.backgroundcolor, c.created_at AS c_created_at, c.updated_at AS c_updated_at";
+
+fn calendar_out(r: &DbRow) -> CalendarOut {
+    CalendarOut {
+        id: r.get("calendar_id"),
+        provider_id: None,
+        provider_access: "owner".into(),
+        provider_primary: true,
+        provider_sync: None,
+        name: r.get("c_name"),
+        description: r.get("c_description"),
+        foregroundcolor: r.get("foregroundcolor"),
+        backgroundcolor: r.get("backgroundcolor"),
+        created_at: rfc3339(r.get("c_created_at")),
+        updated_at: rfc3339(r.get("c_updated_at")),
+    }
+}
+
 /// What creating a booking needs, in one statement: the resource, the calendar its event goes
 /// into (as the payload shows it), the app's payment window and the webhooks to call.
 pub async fn resource_for_booking(
@@ -120,9 +140,7 @@ pub async fn resource_for_booking(
         crate::store::Backend::Postgres => "string_agg(w.id, ',')",
     };
     let row = sqlx::query(&format!(
-        "SELECT r.id, r.name, r.email, r.timezone, r.created_at, r.updated_at, c.id AS calendar_id, \
-         c.name AS c_name, c.description AS c_description, c.foregroundcolor, c.backgroundcolor, \
-         c.created_at AS c_created_at, c.updated_at AS c_updated_at, a.payment_window_seconds, \
+        "SELECT r.id, r.name, r.email, r.timezone, r.created_at, r.updated_at, {CALENDAR_COLS}, a.payment_window_seconds, \
          (SELECT {concat} FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id \
           WHERE e.graph = $3 AND e.state = $4 AND w.app_id = $1 AND w.enabled = 1) AS hooks \
          FROM resources r JOIN apps a ON a.id = r.app_id \
@@ -145,19 +163,7 @@ pub async fn resource_for_booking(
             .map(str::to_string)
             .collect();
         hooks.sort();
-        let calendar = CalendarOut {
-            id: r.get("calendar_id"),
-            provider_id: None,
-            provider_access: "owner".into(),
-            provider_primary: true,
-            provider_sync: None,
-            name: r.get("c_name"),
-            description: r.get("c_description"),
-            foregroundcolor: r.get("foregroundcolor"),
-            backgroundcolor: r.get("backgroundcolor"),
-            created_at: rfc3339(r.get("c_created_at")),
-            updated_at: rfc3339(r.get("c_updated_at")),
-        };
+        let calendar = calendar_out(&r);
         ForBooking {
             resource: resource_out(&r),
             calendar,
@@ -588,26 +594,13 @@ pub async fn booking_out(
                 });
             }
             if includes.calendar {
-                let c = sqlx::query(
-                    "SELECT id, name, description, foregroundcolor, backgroundcolor, created_at, updated_at \
-                     FROM calendars WHERE id = $1",
-                )
+                let c = sqlx::query(&format!(
+                    "SELECT {CALENDAR_COLS} FROM calendars c WHERE c.id = $1"
+                ))
                 .bind(&calendar_id)
                 .fetch_optional(&mut *conn)
                 .await?;
-                out.calendar = c.map(|c| CalendarOut {
-                    id: c.get("id"),
-                    provider_id: None,
-                    provider_access: "owner".into(),
-                    provider_primary: true,
-                    provider_sync: None,
-                    name: c.get("name"),
-                    description: c.get("description"),
-                    foregroundcolor: c.get("foregroundcolor"),
-                    backgroundcolor: c.get("backgroundcolor"),
-                    created_at: rfc3339(c.get("created_at")),
-                    updated_at: rfc3339(c.get("updated_at")),
-                });
+                out.calendar = c.as_ref().map(calendar_out);
             }
         }
     }
