@@ -99,7 +99,7 @@ FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 	-Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth \
 	--cfg fuzzing -Cdebug-assertions -Coverflow-checks
 fuzz:
-	@echo "==> Building the fuzz targets with libFuzzer's instrumentation (the first build takes about 8 minutes)"
+	@echo "==> Building the fuzz targets with libFuzzer's instrumentation (the first build takes 10-30 minutes on 2 cores)"
 	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" LEPTOS_OUTPUT_NAME=bookhook CARGO_TARGET_DIR=target/fuzz \
 		cargo build --release --target $(FUZZ_HOST) --features fuzz $(addprefix --bin ,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
