@@ -82,17 +82,7 @@ async fn every_api_route_refuses_anonymous_callers_and_other_apps_keys() {
     app.setup_admin().await;
     let mine = app.api_for("demo").await;
     let theirs = app.api_for("other").await;
-    let resource = mine.resource().await;
-    let booking = mine.booking(&resource, "confirm_decline", json!({})).await;
-    let booking = booking["id"].as_str().unwrap().to_string();
-    let (s, hook) = mine
-        .post(
-            "/webhooks",
-            json!({"url": "https://example.com/h", "events": [{"graph": "instant", "state": "confirmed"}]}),
-        )
-        .await;
-    assert_eq!(s, 201);
-    let hook = hook["data"]["id"].as_str().unwrap().to_string();
+    let (resource, booking, hook) = mine.one_of_each().await;
     let before = (
         app.count("bookings").await,
         app.count("booking_logs").await,

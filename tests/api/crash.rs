@@ -14,18 +14,25 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn server(dir: &std::path::Path, db: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bookhook"))
-        .arg("serve")
+/// `bookhook serve` on this port, data folder and database, quiet, allowed to call loopback
+/// receivers, with a 2 s attempt timeout; callers add their own settings and spawn it.
+pub fn serve_command(dir: &std::path::Path, db: &str, port: u16) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bookhook"));
+    c.arg("serve")
         .env("BOOKHOOK_DATA_DIR", dir)
         .env("BOOKHOOK_DATABASE_URL", db)
         .env("BOOKHOOK_LISTEN", format!("127.0.0.1:{port}"))
         .env("BOOKHOOK_ALLOWED_TARGET_SUBNETS", "127.0.0.0/8")
         .env("BOOKHOOK_DELIVERY_TIMEOUT_SECS", "2")
+        .env("BOOKHOOK_LOG_LEVEL", "error")
+        .stdout(Stdio::null());
+    c
+}
+
+fn server(dir: &std::path::Path, db: &str, port: u16) -> Child {
+    serve_command(dir, db, port)
         .env("BOOKHOOK_DELIVERY_CONCURRENCY", "1000")
         .env("BOOKHOOK_DELIVERY_CONCURRENCY_PER_ENDPOINT", "1000")
-        .env("BOOKHOOK_LOG_LEVEL", "error")
-        .stdout(Stdio::null())
         .spawn()
         .expect("the server binary starts")
 }

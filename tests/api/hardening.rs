@@ -202,17 +202,7 @@ async fn ten_thousand_malformed_requests_get_4xx_and_change_nothing() {
     let app = spawn_app().await;
     app.setup_admin().await;
     let api = app.api_for("demo").await;
-    let resource = api.resource().await;
-    let booking = api.booking(&resource, "confirm_decline", json!({})).await;
-    let booking = booking["id"].as_str().unwrap().to_string();
-    let (s, hook) = api
-        .post(
-            "/webhooks",
-            json!({"url": "https://example.com/h", "events": [{"graph": "instant", "state": "confirmed"}]}),
-        )
-        .await;
-    assert_eq!(s, 201);
-    let hook = hook["data"]["id"].as_str().unwrap().to_string();
+    let (_, booking, hook) = api.one_of_each().await;
     let before = counts(&app).await;
     let paths: Vec<String> = bookhook::api::paths()
         .into_iter()

@@ -294,6 +294,24 @@ impl Api {
         b["data"].clone()
     }
 
+    /// One of each thing a route can name: (resource id, a confirm_decline booking's id, the id
+    /// of a webhook subscribed to instant/confirmed).
+    pub async fn one_of_each(&self) -> (String, String, String) {
+        let resource = self.resource().await;
+        let booking = self
+            .booking(&resource, "confirm_decline", serde_json::json!({}))
+            .await;
+        let (s, hook) = self
+            .post(
+                "/webhooks",
+                serde_json::json!({"url": "https://example.com/h", "events": [{"graph": "instant", "state": "confirmed"}]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{hook}");
+        let id = |v: &Value| v.as_str().unwrap().to_string();
+        (resource, id(&booking["id"]), id(&hook["data"]["id"]))
+    }
+
     pub async fn act(&self, id: &str, action: &str) -> (u16, Value) {
         self.put(&format!("/bookings/{id}/{action}"), serde_json::json!({}))
             .await

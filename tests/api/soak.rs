@@ -6,7 +6,7 @@
 //!
 //! `make test` runs a short soak (SOAK_TRANSITIONS, default 600); `make soak` runs 20,000.
 
-use crate::crash::{free_port, ready};
+use crate::crash::{free_port, ready, serve_command};
 use crate::helpers::test_database_url;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,17 +81,9 @@ async fn start_receiver(dead: bool, log: Arc<Log>) -> String {
 }
 
 fn server(dir: &std::path::Path, db: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_bookhook"))
-        .arg("serve")
-        .env("BOOKHOOK_DATA_DIR", dir)
-        .env("BOOKHOOK_DATABASE_URL", db)
-        .env("BOOKHOOK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BOOKHOOK_ALLOWED_TARGET_SUBNETS", "127.0.0.0/8")
-        .env("BOOKHOOK_DELIVERY_TIMEOUT_SECS", "2")
+    serve_command(dir, db, port)
         .env("BOOKHOOK_RETRY_SCHEDULE", "200ms, 500ms, 1s, 2s")
         .env("BOOKHOOK_DELIVERY_CONCURRENCY_PER_ENDPOINT", "64")
-        .env("BOOKHOOK_LOG_LEVEL", "error")
-        .stdout(Stdio::null())
         .spawn()
         .expect("the server binary starts")
 }
