@@ -190,14 +190,6 @@ impl Batch {
         self.stmts.push((sql, vals));
     }
 
-    pub fn len(&self) -> usize {
-        self.stmts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.stmts.is_empty()
-    }
-
     pub async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
         fn bind<'q>(
             q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
