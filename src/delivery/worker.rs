@@ -45,6 +45,11 @@ impl Default for WorkerConfig {
     }
 }
 
+/// A round claims up to this many times the per-endpoint bound for one endpoint: they are sent
+/// as that endpoint's requests finish, without a claim (a turn at the database's single
+/// writer) for each handful. Claims stay bounded by the global bound.
+const CLAIM_AHEAD: usize = 4;
+
 /// Per-endpoint token bucket for the optional rate limit.
 struct Bucket {
     tokens: f64,
@@ -58,7 +63,10 @@ pub struct Worker {
     pub cfg: WorkerConfig,
     pub wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
+    /// Messages claimed and not yet sent on, per endpoint.
     in_flight: Mutex<HashMap<String, usize>>,
+    /// Requests being made, per endpoint: at most `max_per_endpoint` at once.
+    sending: Mutex<HashMap<String, Arc<Semaphore>>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Told the app ids of each recorded batch, for the live delivery log.
     pub changes: Option<tokio::sync::broadcast::Sender<i64>>,
@@ -90,6 +98,7 @@ impl Worker {
             wake,
             metrics,
             in_flight: Mutex::new(HashMap::new()),
+            sending: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             changes: None,
             peers: None,
@@ -124,7 +133,7 @@ impl Worker {
                 }
                 let busy = in_flight.get(hook).copied().unwrap_or(0)
                     + taken.get(hook.as_str()).copied().unwrap_or(0);
-                if busy >= self.cfg.max_per_endpoint {
+                if busy >= self.cfg.max_per_endpoint * CLAIM_AHEAD {
                     continue;
                 }
                 if let Some(rate) = endpoints.get(hook).and_then(|e| e.rate_limit_per_second) {
@@ -201,15 +210,45 @@ impl Worker {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 in_flight.remove(hook);
+                // Nothing of this endpoint is claimed: no one holds or waits for its gate.
+                self.sending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(hook);
             }
         }
     }
 
-    /// A claim outlives the longest attempt (the timeout, plus recording) by a wide margin, so
-    /// only a dead worker's claims expire. Messages are claimed only when a slot is free to
-    /// send them at once, so no claim waits in a queue.
+    /// Sends a claimed message once its endpoint has a free request slot, then releases its
+    /// claim slot.
+    async fn send_claimed(
+        &self,
+        c: &Claimed,
+        e: Option<&Endpoint>,
+        trigger: &'static str,
+        now: Option<i64>,
+    ) -> Sent {
+        let gate = self
+            .sending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(c.webhook_id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.max_per_endpoint)))
+            .clone();
+        let permit = gate.acquire_owned().await;
+        let s = self
+            .attempt(c, e, trigger, now.unwrap_or_else(now_ms))
+            .await;
+        drop(permit);
+        self.release(&c.webhook_id);
+        s
+    }
+
+    /// A claim outlives the longest wait for it to be sent and recorded by a wide margin, so
+    /// only a dead worker's claims expire: up to `CLAIM_AHEAD` rounds of requests to its
+    /// endpoint may come first, each at most the timeout.
     fn lease_ms(&self) -> i64 {
-        (self.cfg.timeout.as_millis() as i64) * 2 + 10_000
+        (self.cfg.timeout.as_millis() as i64) * (CLAIM_AHEAD as i64 + 1) + 10_000
     }
 
     /// Sends one message once and says what happened; never fails.
@@ -431,13 +470,9 @@ impl Worker {
     /// One round: claim what is due at `now`, send it all, record it all.
     pub async fn step(&self, now: i64) -> anyhow::Result<StepOutcome> {
         let (claimed, endpoints) = self.claim(now, self.cfg.max_in_flight).await?;
-        let sends = claimed.iter().map(|c| async {
-            let s = self
-                .attempt(c, endpoints.get(&c.webhook_id), "scheduled", now)
-                .await;
-            self.release(&c.webhook_id);
-            s
-        });
+        let sends = claimed
+            .iter()
+            .map(|c| self.send_claimed(c, endpoints.get(&c.webhook_id), "scheduled", Some(now)));
         let sent: Vec<Sent> = futures::future::join_all(sends).await;
         let attempted = sent.len();
         let delivered = self.record(sent, now).await?;
@@ -489,8 +524,7 @@ impl Worker {
                         let tx = tx.clone();
                         let e = endpoints.get(&c.webhook_id).cloned();
                         tokio::spawn(async move {
-                            let s = me.attempt(&c, e.as_ref(), trigger_of(&c), now_ms()).await;
-                            me.release(&c.webhook_id);
+                            let s = me.send_claimed(&c, e.as_ref(), trigger_of(&c), None).await;
                             let _ = tx.send(s);
                             drop(permit);
                         });

@@ -530,6 +530,35 @@ async fn an_ordered_endpoint_gets_the_next_message_only_after_the_previous() {
     assert_eq!(order, vec![first.clone(), first, second]);
 }
 
+/// A round claims ahead of an endpoint's bound, but never sends it more requests at once than
+/// the bound, nor claims more than the global bound.
+#[tokio::test]
+async fn an_endpoint_never_has_more_requests_at_once_than_its_bound() {
+    let s = setup(false).await;
+    let cfg = WorkerConfig {
+        max_in_flight: 10,
+        max_per_endpoint: 3,
+        ..WorkerConfig::default()
+    };
+    let w = worker(&s.app, cfg, local());
+    s.rx.always(Reply::Hang(Duration::from_millis(150)));
+    for _ in 0..12 {
+        s.book().await;
+    }
+    let started = std::time::Instant::now();
+    let round = w.step(now_ms()).await.unwrap();
+    assert_eq!(
+        (round.attempted, round.delivered),
+        (10, 10),
+        "the global bound"
+    );
+    assert_eq!(s.rx.peak_concurrency(), 3, "the endpoint's bound");
+    // 10 requests, 3 at a time, 150 ms each: four waves.
+    assert!(started.elapsed() >= Duration::from_millis(4 * 150));
+    assert_eq!(w.step(now_ms()).await.unwrap().delivered, 2);
+    assert_eq!(s.rx.peak_concurrency(), 3);
+}
+
 #[tokio::test]
 async fn metrics_count_outcomes_and_pending_messages() {
     let s = setup(false).await;

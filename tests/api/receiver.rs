@@ -2,6 +2,7 @@
 //! the test scripted it (status and headers, a hang, a connection reset), 200 by default.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -40,6 +41,9 @@ pub struct Receiver {
     script: Arc<Mutex<VecDeque<Reply>>>,
     default: Arc<Mutex<Option<Reply>>>,
     got: Arc<Mutex<Vec<Received>>>,
+    /// Requests being answered now, and the most at once so far.
+    active: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
 }
 
 impl Receiver {
@@ -70,6 +74,11 @@ impl Receiver {
 
     pub fn always(&self, reply: Reply) {
         *self.default.lock().unwrap() = Some(reply);
+    }
+
+    /// The most requests this receiver was answering at the same time.
+    pub fn peak_concurrency(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -128,6 +137,9 @@ impl Receiver {
             }
             let body = buf[head_end..head_end + len].to_vec();
             buf.drain(..head_end + len);
+            let now_active = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now_active, Ordering::SeqCst);
+            let _answered = Answered(&self.active);
             self.got.lock().unwrap().push(Received {
                 path,
                 headers,
@@ -166,5 +178,14 @@ impl Receiver {
                 return;
             }
         }
+    }
+}
+
+/// Counts a request as answered when dropped (after its reply, or when the client has gone).
+struct Answered<'a>(&'a AtomicUsize);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
