@@ -135,14 +135,28 @@ pub fn generate_webhook_secret() -> String {
     )
 }
 
-/// A message id: `msg_` + 27 random alphanumerics (no dots: the signed content uses them).
+/// A message id: `msg_` + 27 alphanumerics (no dots: the signed content uses them), the first 8
+/// the creation time in milliseconds in base 62 (ASCII order is time order, as Svix's and
+/// KSUID's ids are) and 19 random: each new message's row goes at the end of the id's index,
+/// not at a random place in it.
 pub fn generate_msg_id() -> String {
-    let body: String = rand::thread_rng()
-        .sample_iter(&rand::distributions::Alphanumeric)
-        .take(27)
-        .map(char::from)
-        .collect();
-    format!("msg_{body}")
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut id = String::with_capacity(31);
+    id.push_str("msg_");
+    let mut t = crate::store::now_ms().max(0) as u64;
+    let mut time = [b'0'; 8];
+    for d in time.iter_mut().rev() {
+        *d = DIGITS[(t % 62) as usize];
+        t /= 62;
+    }
+    id.extend(time.iter().map(|&b| b as char));
+    id.extend(
+        rand::thread_rng()
+            .sample_iter(&rand::distributions::Alphanumeric)
+            .take(19)
+            .map(char::from),
+    );
+    id
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +260,12 @@ mod tests {
         assert_eq!(raw.len(), 24);
         let m = generate_msg_id();
         assert!(m.starts_with("msg_") && m.len() == 31 && !m.contains('.'));
+        assert!(m[4..].chars().all(|c| c.is_ascii_alphanumeric()), "{m}");
         assert_ne!(generate_msg_id(), m);
+        // Later ids sort after earlier ones.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let later = generate_msg_id();
+        assert!(later[..12] > m[..12], "{m} {later}");
     }
 
     #[test]

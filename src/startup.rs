@@ -43,6 +43,8 @@ pub struct AppState {
     pub inspector_addr: SocketAddr,
     /// The other instances on the same PostgreSQL database (none on SQLite).
     pub peers: Option<Arc<crate::peers::Peers>>,
+    /// Creates API bookings in shared transactions (group commit).
+    pub bookings: crate::engine::commit::Committer,
 }
 
 impl AppState {
@@ -138,6 +140,7 @@ impl Application {
         worker.peers = peers.clone();
         let worker = Arc::new(worker);
         let state = AppState {
+            bookings: crate::engine::commit::Committer::start(db.clone(), metrics.clone()),
             db,
             settings,
             leptos_options,

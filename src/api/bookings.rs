@@ -265,7 +265,7 @@ pub async fn create_booking(
 ) -> Result<Response, ApiError> {
     let nb = check_booking(body)?;
     let actor = Actor::api_key(key.key_id, &key.key_label);
-    let out = engine::create_booking(&st.db, &key.app, nb, &actor).await?;
+    let out = st.bookings.create_booking(&key.app, nb, &actor).await?;
     st.committed(key.app.id);
     Ok((StatusCode::CREATED, data(out)).into_response())
 }

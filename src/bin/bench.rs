@@ -573,14 +573,25 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .iter()
         .filter_map(|p| vm_mib(p, "VmRSS:"))
         .reduce(f64::max);
-    let metrics = if timed_out {
-        match client.get(format!("{base}/metrics")).send().await {
+    let mut scrapes = Vec::new();
+    for b in &bases {
+        scrapes.push(match client.get(format!("{b}/metrics")).send().await {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(e) => format!("(could not read /metrics: {e})"),
-        }
-    } else {
-        String::new()
+        });
+    }
+    let counter = |name: &str| -> f64 {
+        scrapes
+            .iter()
+            .flat_map(|s| s.lines())
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .sum()
     };
+    let (created, commits) = (
+        counter("bookhook_bookings_created_total"),
+        counter("bookhook_booking_commits_total"),
+    );
+    let metrics = scrapes.first().cloned().unwrap_or_default();
     let stopped: Vec<String> = servers.iter_mut().map(|s| s.stop()).collect();
     let stopped = stopped.join("; ");
 
@@ -660,6 +671,10 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         ms(pct(&api_lat, 90.0)),
         ms(pct(&api_lat, 99.0)),
         ms(api_lat.last().copied().unwrap_or_default())
+    );
+    println!(
+        "group commit         {created:.0} bookings in {commits:.0} transactions ({:.1} per commit)",
+        created / commits.max(1.0)
     );
     println!(
         "deliveries           {unique} of {expected} in {:.2} s = {:.0} deliveries/s end-to-end; missing {missing}, duplicates {duplicates}{}",

@@ -17,6 +17,8 @@ pub struct Metrics {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
+    booking_commits: AtomicU64,
+    bookings_created: AtomicU64,
 }
 
 impl Metrics {
@@ -36,6 +38,23 @@ impl Metrics {
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros
             .fetch_add(duration.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// One committed transaction that created `bookings` bookings through the API.
+    pub fn bookings_committed(&self, bookings: usize) {
+        if bookings > 0 {
+            self.booking_commits.fetch_add(1, Ordering::Relaxed);
+            self.bookings_created
+                .fetch_add(bookings as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// (transactions, bookings) so far, as `bookings_committed` counted them.
+    pub fn booking_commits(&self) -> (u64, u64) {
+        (
+            self.booking_commits.load(Ordering::Relaxed),
+            self.bookings_created.load(Ordering::Relaxed),
+        )
     }
 
     pub fn render(
@@ -105,6 +124,23 @@ impl Metrics {
         let _ = writeln!(
             s,
             "bookhook_oldest_pending_age_seconds {oldest_pending_age_secs}"
+        );
+        let _ = writeln!(
+            s,
+            "# HELP bookhook_bookings_created_total Bookings created through the API."
+        );
+        let _ = writeln!(s, "# TYPE bookhook_bookings_created_total counter");
+        let _ = writeln!(
+            s,
+            "bookhook_bookings_created_total {}",
+            self.bookings_created.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(s, "# HELP bookhook_booking_commits_total Transactions that created them (calls that arrive together share one).");
+        let _ = writeln!(s, "# TYPE bookhook_booking_commits_total counter");
+        let _ = writeln!(
+            s,
+            "bookhook_booking_commits_total {}",
+            self.booking_commits.load(Ordering::Relaxed)
         );
         s
     }

@@ -11,6 +11,8 @@ use crate::store::webhooks as sw;
 use crate::store::Conn;
 use crate::store::{now_ms, AppRow, Batch, Db};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+pub mod commit;
 
 /// Who applied an action, as the booking log records it.
 #[derive(Clone, Debug)]
@@ -134,22 +136,59 @@ pub async fn create_booking(
     actor: &Actor,
 ) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
+    let (batch, out) = prepare_booking(&mut tx, &mut ReadCache::default(), app, &nb, actor).await?;
+    batch.run(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// What creating a booking reads of its resource (with its calendar, the app's payment window
+/// and the webhooks subscribed to the state it is created in), kept for the other bookings
+/// created in the same transaction: within it, none of that can change.
+#[derive(Default)]
+pub(crate) struct ReadCache {
+    for_booking: HashMap<(i64, String, &'static str, &'static str), Option<sb::ForBooking>>,
+}
+
+/// Checks a new booking against the data and returns every write that creates it (nothing is
+/// written yet) with the booking as the API shows it. A refusal leaves nothing to undo. Reads
+/// see the transaction's earlier writes only once they have run: a seat booking reads its group.
+pub(crate) async fn prepare_booking(
+    tx: &mut Conn,
+    cache: &mut ReadCache,
+    app: &AppRow,
+    nb: &NewBooking,
+    actor: &Actor,
+) -> Result<(Batch, BookingOut), EngineError> {
     let now = now_ms();
     let state = nb.graph.create(nb.action)?;
+    let key = (
+        app.id,
+        nb.resource_id.clone(),
+        nb.graph.as_str(),
+        state.as_str(),
+    );
+    let found = match cache.for_booking.get(&key) {
+        Some(found) => found.clone(),
+        None => {
+            let found = sb::resource_for_booking(
+                &mut *tx,
+                app.id,
+                &nb.resource_id,
+                nb.graph.as_str(),
+                state.as_str(),
+            )
+            .await?;
+            cache.for_booking.insert(key, found.clone());
+            found
+        }
+    };
     let sb::ForBooking {
         resource,
         calendar,
         payment_window_secs: window_secs,
         hooks,
-    } = sb::resource_for_booking(
-        &mut tx,
-        app.id,
-        &nb.resource_id,
-        nb.graph.as_str(),
-        state.as_str(),
-    )
-    .await?
-    .ok_or_else(|| {
+    } = found.ok_or_else(|| {
         EngineError::invalid(
             "resource_id",
             "No resource with this id exists in this app.",
@@ -164,7 +203,7 @@ pub async fn create_booking(
             ))
         }
         (Graph::GroupCustomer | Graph::GroupCustomerPayment, Some(owner_id)) => {
-            let owner = sb::booking_for_update(&mut tx, app.id, owner_id)
+            let owner = sb::booking_for_update(&mut *tx, app.id, owner_id)
                 .await?
                 .ok_or_else(|| {
                     EngineError::invalid(
@@ -190,7 +229,7 @@ pub async fn create_booking(
     };
     if nb.graph == Graph::GroupCustomer {
         if let Some(owner) = &owner {
-            ensure_free_seat(&mut tx, owner).await?;
+            ensure_free_seat(&mut *tx, owner).await?;
         }
     }
 
@@ -211,7 +250,7 @@ pub async fn create_booking(
         completed: nb.graph.is_final(state),
         start_at: nb.start_at,
         end_at: nb.end_at,
-        meta: Value::Object(nb.meta).to_string(),
+        meta: Value::Object(nb.meta.clone()).to_string(),
         max_seats: nb.max_seats,
         owner_booking_id: owner.map(|o| o.id),
         auto_complete: nb.auto_complete,
@@ -274,9 +313,7 @@ pub async fn create_booking(
     payload.customers = Some(customers);
     payload.event = Some(event);
     payload.calendar = Some(calendar);
-    enqueue(&mut tx, &mut batch, &b, nb.action, Some((&payload, hooks))).await?;
-    batch.run(&mut tx).await?;
-    tx.commit().await?;
+    enqueue(&mut *tx, &mut batch, &b, nb.action, Some((&payload, hooks))).await?;
     let mut out = payload;
     out.available_actions = Some(available_actions(&b));
     out.logs = Some(vec![LogOut {
@@ -288,7 +325,7 @@ pub async fn create_booking(
         details: Map::new(),
         created_at: rfc3339(now),
     }]);
-    Ok(out)
+    Ok((batch, out))
 }
 
 /// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking

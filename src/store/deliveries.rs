@@ -93,8 +93,8 @@ pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Re
         q = q.bind(id);
     }
     // One statement: atomic on its own, so it needs the writer slot but no transaction.
-    let slot = crate::store::write_slot(db).await;
-    let rows = q.fetch_all(db).await?;
+    let mut slot = crate::store::write_slot(db).await?;
+    let rows = q.fetch_all(&mut *slot).await?;
     drop(slot);
     let mut out: Vec<Claimed> = rows
         .iter()

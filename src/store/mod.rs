@@ -3,6 +3,7 @@
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Executor, Row};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 pub mod bookings;
@@ -78,13 +79,30 @@ impl WriteTx {
     pub async fn commit(self) -> sqlx::Result<()> {
         self.tx.commit().await
     }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+/// On SQLite every write goes through one connection of its own, opened beside the pool by
+/// [`connect`] and found here by the database's URL. As the only writer, it keeps its page
+/// cache across transactions; a pool connection's cache is dropped whenever another connection
+/// has written, and every write transaction then re-read the index pages it touched.
+static SQLITE_WRITERS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Db>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn writer_pool(db: &Db) -> Db {
+    let url = db.connect_options().database_url.to_string();
+    let writers = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    writers.get(&url).cloned().unwrap_or_else(|| db.clone())
 }
 
 pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     match Backend::of(db) {
         Backend::Sqlite => {
             let slot = WRITER.lock().await;
-            let tx = db.begin_with("BEGIN IMMEDIATE").await?;
+            let tx = writer_pool(db).begin_with("BEGIN IMMEDIATE").await?;
             Ok(WriteTx {
                 tx,
                 _slot: Some(slot),
@@ -97,12 +115,40 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     }
 }
 
-/// The writer slot alone, for a write that is one statement (atomic without a transaction):
-/// on SQLite it saves the BEGIN and COMMIT hand-offs; on PostgreSQL there is nothing to hold.
-pub async fn write_slot(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+/// A connection for a write that is one statement (atomic without a transaction): on SQLite
+/// the writer's, with the writer slot, which saves the BEGIN and COMMIT hand-offs; on
+/// PostgreSQL any of the pool.
+pub struct WriteSlot {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _slot: Option<tokio::sync::MutexGuard<'static, ()>>,
+}
+
+impl std::ops::Deref for WriteSlot {
+    type Target = Conn;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteSlot {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+pub async fn write_slot(db: &Db) -> sqlx::Result<WriteSlot> {
     match Backend::of(db) {
-        Backend::Sqlite => Some(WRITER.lock().await),
-        Backend::Postgres => None,
+        Backend::Sqlite => {
+            let slot = WRITER.lock().await;
+            Ok(WriteSlot {
+                conn: writer_pool(db).acquire().await?,
+                _slot: Some(slot),
+            })
+        }
+        Backend::Postgres => Ok(WriteSlot {
+            conn: db.acquire().await?,
+            _slot: None,
+        }),
     }
 }
 
@@ -190,6 +236,41 @@ impl Batch {
         self.stmts.push((sql, vals));
     }
 
+    /// Adds another batch's statements after these.
+    pub fn append(&mut self, other: Batch) {
+        self.stmts.extend(other.stmts);
+    }
+
+    /// Identical single-row `INSERT … VALUES (…)` statements become one multi-row INSERT in
+    /// the place of the first, rows in their order: fewer statements to prepare and run. Only
+    /// for batches where no row needs a statement that comes after the first of its kind,
+    /// such as new bookings, each pushed parent first (booking, customer, event, log, outbox).
+    pub fn merge_inserts(self) -> Batch {
+        const MAX_VALUES: usize = 30_000;
+        let mut stmts: Vec<(String, Vec<Val>)> = Vec::with_capacity(self.stmts.len());
+        let mut first: std::collections::HashMap<String, usize> = Default::default();
+        for (sql, vals) in self.stmts {
+            let row = sql
+                .find(" VALUES (")
+                .filter(|_| sql.starts_with("INSERT INTO ") && sql.ends_with(')'))
+                .map(|at| at + " VALUES ".len());
+            match (row, first.get(&sql)) {
+                (Some(at), Some(&i)) if stmts[i].1.len() + vals.len() <= MAX_VALUES => {
+                    let (merged, bound) = &mut stmts[i];
+                    merged.push_str(", ");
+                    merged.push_str(&sql[at..]);
+                    bound.extend(vals);
+                }
+                (Some(_), _) => {
+                    first.insert(sql.clone(), stmts.len());
+                    stmts.push((sql, vals));
+                }
+                (None, _) => stmts.push((sql, vals)),
+            }
+        }
+        Batch { stmts }
+    }
+
     pub async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
         fn bind<'q>(
             q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
@@ -200,8 +281,11 @@ impl Batch {
                 Val::Text(t) => q.bind(t),
             }
         }
-        match Backend::of_conn(conn) {
-            Backend::Sqlite if self.stmts.len() > 1 => {
+        // SQLite takes the `?` marks as they are, numbered in order across the statements of
+        // one query; `$N` would make it look each name up in a list, for every parameter.
+        let sqlite = Backend::of_conn(conn) == Backend::Sqlite;
+        match sqlite {
+            true if self.stmts.len() > 1 => {
                 // SQLite takes at most 32,766 parameters in one query.
                 let mut stmts = self.stmts.into_iter().peekable();
                 while stmts.peek().is_some() {
@@ -214,7 +298,7 @@ impl Batch {
                         vals.extend(v.iter().cloned());
                         stmts.next();
                     }
-                    let sql = number_marks(&sql.join(";\n"));
+                    let sql = sql.join(";\n");
                     let mut q = sqlx::query(&sql);
                     for v in vals {
                         q = bind(q, v);
@@ -224,7 +308,7 @@ impl Batch {
             }
             _ => {
                 for (sql, vals) in self.stmts {
-                    let sql = number_marks(&sql);
+                    let sql = if sqlite { sql } else { number_marks(&sql) };
                     let mut q = sqlx::query(&sql);
                     for v in vals {
                         q = bind(q, v);
@@ -289,25 +373,47 @@ pub async fn connect(database_url: &str, max_connections: u32) -> anyhow::Result
         // be cut by the server or the network, so it is still checked.
         .test_before_acquire(backend == Backend::Postgres)
         .after_connect(move |conn, _| {
-            Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    // In WAL mode NORMAL keeps every committed transaction through a crash of
-                    // the process (kill -9): the commit is in the WAL file before the call
-                    // returns. Only a power cut can lose the last commits; FULL would fsync
-                    // each commit to cover that too, at ~10x the cost per transition.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
+            Box::pin(async move { prepare_connection(conn, backend).await })
         })
-        .connect_with(opts)
+        .connect_with(opts.clone())
         .await
         .context("opening the database")?;
+    if backend == Backend::Sqlite {
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            // Kept open: its page cache is what makes it worth having.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn, _| {
+                Box::pin(async move { prepare_connection(conn, backend).await })
+            })
+            .connect_with(opts)
+            .await
+            .context("opening the database for writing")?;
+        SQLITE_WRITERS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pool.connect_options().database_url.to_string(), writer);
+    }
     Ok(pool)
+}
+
+async fn prepare_connection(conn: &mut Conn, backend: Backend) -> sqlx::Result<()> {
+    if backend == Backend::Sqlite {
+        // In WAL mode NORMAL keeps every committed transaction through a crash of the
+        // process (kill -9): the commit is in the WAL file before the call returns. Only a
+        // power cut can lose the last commits; FULL would fsync each commit to cover that
+        // too, at ~10x the cost per transition. A 32 MiB page cache (SQLite's default is
+        // 2 MiB) keeps the indexes every booking and delivery writes in memory.
+        conn.execute(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+             PRAGMA cache_size = -32768;",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
@@ -677,4 +783,66 @@ pub async fn create_admin(db: &Db, email: &str, password_hash: &str) -> sqlx::Re
     }
     tx.commit().await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(b: &Batch) -> Vec<(&str, usize)> {
+        b.stmts.iter().map(|(s, v)| (s.as_str(), v.len())).collect()
+    }
+
+    #[test]
+    fn identical_inserts_merge_into_the_first_in_order_and_other_statements_stay() {
+        let mut b = Batch::default();
+        for i in 0..3i64 {
+            b.push(
+                "INSERT INTO a (x, y) VALUES (?, ?)",
+                vec![i.into(), "p".into()],
+            );
+            b.push("INSERT INTO c (z) VALUES (?)", vec![(10 + i).into()]);
+            b.push("UPDATE a SET y = ? WHERE x = ?", vec!["q".into(), i.into()]);
+        }
+        b.push(
+            "INSERT INTO a (x, y) VALUES (?, 'fixed')",
+            vec![7i64.into()],
+        );
+        let m = b.merge_inserts();
+        assert_eq!(
+            texts(&m),
+            vec![
+                ("INSERT INTO a (x, y) VALUES (?, ?), (?, ?), (?, ?)", 6),
+                ("INSERT INTO c (z) VALUES (?), (?), (?)", 3),
+                ("UPDATE a SET y = ? WHERE x = ?", 2),
+                ("UPDATE a SET y = ? WHERE x = ?", 2),
+                ("UPDATE a SET y = ? WHERE x = ?", 2),
+                ("INSERT INTO a (x, y) VALUES (?, 'fixed')", 1),
+            ]
+        );
+        let order: Vec<i64> = m.stmts[0]
+            .1
+            .iter()
+            .filter_map(|v| match v {
+                Val::Int(i) => *i,
+                Val::Text(_) => None,
+            })
+            .collect();
+        assert_eq!(order, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn a_merged_insert_stays_under_the_parameter_limit() {
+        let mut b = Batch::default();
+        for i in 0..20_000i64 {
+            b.push(
+                "INSERT INTO a (x, y) VALUES (?, ?)",
+                vec![i.into(), i.into()],
+            );
+        }
+        let m = b.merge_inserts();
+        assert_eq!(m.stmts.len(), 2);
+        assert!(m.stmts.iter().all(|(_, v)| v.len() <= 30_000));
+        assert_eq!(m.stmts.iter().map(|(_, v)| v.len()).sum::<usize>(), 40_000);
+    }
 }

@@ -608,3 +608,89 @@ async fn a_created_booking_answers_and_delivers_what_a_read_shows() {
         assert_eq!(payload, shown, "the payload of {id}");
     }
 }
+
+/// API calls that arrive together share a transaction (group commit), yet each answers for
+/// itself: refused bookings leave the others created, the seats of one group are counted
+/// across the calls, and each created booking has its log and outbox rows.
+#[tokio::test]
+async fn bookings_created_together_each_answer_for_themselves() {
+    let (app, api, res) = ready().await;
+    webhook(&api, "https://hooks.example.com/created", all_events()).await;
+    let owner = api.booking(&res, "group_owner", json!({})).await; // 2 seats
+    let owner = owner["id"].as_str().unwrap().to_string();
+    let calls = (0..60).map(|i| {
+        let body = match i % 6 {
+            0 => booking_body("no-such-resource", "instant", json!({})),
+            1 => booking_body(
+                &res,
+                "group_customer",
+                json!({"related": {"owner_booking_id": owner}}),
+            ),
+            _ => booking_body(&res, "instant", json!({"meta": {"i": i}})),
+        };
+        let api = &api;
+        async move { (i, api.post("/bookings", body).await) }
+    });
+    let answers = futures::future::join_all(calls).await;
+    let (mut seats, mut full) = (0, 0);
+    for (i, (status, body)) in &answers {
+        match i % 6 {
+            0 => {
+                assert_eq!(*status, 422, "{body}");
+                assert_eq!(body["error"]["field"], "resource_id", "{body}");
+            }
+            1 if *status == 201 => seats += 1,
+            1 => {
+                assert_eq!(*status, 409, "{body}");
+                full += 1;
+            }
+            _ => {
+                assert_eq!(*status, 201, "{body}");
+                assert_eq!(body["data"]["meta"]["i"], *i, "{body}");
+            }
+        }
+    }
+    assert_eq!((seats, full), (2, 8));
+    let created = 1 + 2 + 40;
+    assert_eq!(app.count("bookings").await, created);
+    assert_eq!(app.count("booking_logs").await, created);
+    assert_eq!(app.count("deliveries").await, created);
+    let (_, group) = api.get(&format!("/bookings/{owner}")).await;
+    assert_eq!(group["data"]["settings"]["seats_taken"], 2, "{group}");
+}
+
+/// Calls queued while the writer is busy go into one transaction: 30 queued at once are one
+/// commit, and a refused one among them is answered on its own.
+#[tokio::test]
+async fn calls_queued_together_are_one_commit() {
+    let (app, _api, res) = ready().await;
+    let demo = bookhook::store::app_by_slug(&app.db, "demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = bookhook::engine::Actor::api_key(1, "test");
+    let new = |resource: &str, i: i64| {
+        let body = booking_body(resource, "instant", json!({"meta": {"i": i}}));
+        bookhook::api::bookings::check_booking(serde_json::from_value(body).unwrap())
+            .ok()
+            .unwrap()
+    };
+    let before = app.state.metrics.booking_commits();
+    // The test's runtime has one thread: every call is queued before the writer task runs.
+    let calls = (0..30).map(|i| {
+        let nb = new(if i == 7 { "no-such-resource" } else { &res }, i);
+        let (committer, demo, actor) = (&app.state.bookings, &demo, &actor);
+        async move { committer.create_booking(demo, nb, actor).await }
+    });
+    let outs = futures::future::join_all(calls).await;
+    for (i, out) in outs.iter().enumerate() {
+        match out {
+            Ok(b) => assert_eq!(b.meta["i"], i as i64),
+            Err(e) => assert_eq!(i, 7, "{e}"),
+        }
+    }
+    assert!(outs[7].is_err());
+    let after = app.state.metrics.booking_commits();
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 29));
+    assert_eq!(app.count("bookings").await, 29);
+}

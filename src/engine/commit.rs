@@ -1,0 +1,150 @@
+//! Group commit of new bookings: API calls that arrive while a transaction is being written
+//! wait for the next one and share it. Each call still answers only after its booking, log
+//! and outbox rows are committed; what the calls share is the transaction's begin and commit,
+//! the reads of their resource and webhooks, and on SQLite the one hand-off of all their
+//! writes to the database's thread. The single writer is held once per group instead of once
+//! per call.
+
+use super::{create_booking, prepare_booking, Actor, EngineError, NewBooking, ReadCache};
+use crate::delivery::metrics::Metrics;
+use crate::domain::booking::BookingOut;
+use crate::store::{bookings as sb, AppRow, Batch, Db};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most bookings one transaction creates.
+const MAX_GROUP: usize = 256;
+
+struct Job {
+    app: AppRow,
+    nb: NewBooking,
+    actor: Actor,
+    reply: oneshot::Sender<Result<BookingOut, EngineError>>,
+}
+
+/// Creates bookings in shared transactions. Cloning it shares the same writer task.
+#[derive(Clone)]
+pub struct Committer {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Committer {
+    /// Starts the writer task on this database; it ends when every `Committer` is dropped.
+    pub fn start(db: Db, metrics: Arc<Metrics>) -> Self {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(db, metrics, rx));
+        Self { jobs }
+    }
+
+    /// Creates a booking, as [`create_booking`] does, in the next group's transaction.
+    pub async fn create_booking(
+        &self,
+        app: &AppRow,
+        nb: NewBooking,
+        actor: &Actor,
+    ) -> Result<BookingOut, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            app: app.clone(),
+            nb,
+            actor: actor.clone(),
+            reply,
+        };
+        self.jobs
+            .send(job)
+            .map_err(|_| EngineError::Db(sqlx::Error::PoolClosed))?;
+        answer
+            .await
+            .map_err(|_| EngineError::Db(sqlx::Error::PoolClosed))?
+    }
+}
+
+async fn run(db: Db, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let alone = |j: Job| {
+        let (db, metrics) = (&db, &metrics);
+        async move {
+            let out = create_booking(db, &j.app, j.nb, &j.actor).await;
+            metrics.bookings_committed(out.is_ok() as usize);
+            let _ = j.reply.send(out);
+        }
+    };
+    let mut jobs = Vec::with_capacity(MAX_GROUP);
+    while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        let group = std::mem::take(&mut jobs);
+        if group.len() == 1 {
+            for j in group {
+                alone(j).await;
+            }
+            continue;
+        }
+        match commit_group(&db, &group).await {
+            Ok(outs) => {
+                metrics.bookings_committed(outs.iter().filter(|o| o.is_ok()).count());
+                for (j, out) in group.into_iter().zip(outs) {
+                    let _ = j.reply.send(out);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was written. Each booking gets its own transaction, so
+                // a database error reaches only the calls it belongs to.
+                tracing::warn!(error = %e, bookings = group.len(), "a group commit failed; creating its bookings one by one");
+                for j in group {
+                    alone(j).await;
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the whole group: each booking is checked and its writes gathered; a
+/// refused booking adds nothing. A database error rolls back everything.
+async fn commit_group(
+    db: &Db,
+    group: &[Job],
+) -> Result<Vec<Result<BookingOut, EngineError>>, sqlx::Error> {
+    let mut tx = sb::begin_write(db).await?;
+    let mut cache = ReadCache::default();
+    let mut batch = Batch::default();
+    let mut outs = Vec::with_capacity(group.len());
+    let mut failed = None;
+    for j in group {
+        if j.nb.owner_booking_id.is_some() {
+            // A seat reads its group and the seats taken, which earlier bookings of this
+            // group may have written.
+            if let Err(e) = std::mem::take(&mut batch)
+                .merge_inserts()
+                .run(&mut tx)
+                .await
+            {
+                failed = Some(e);
+                break;
+            }
+        }
+        match prepare_booking(&mut tx, &mut cache, &j.app, &j.nb, &j.actor).await {
+            Ok((writes, out)) => {
+                batch.append(writes);
+                outs.push(Ok(out));
+            }
+            Err(EngineError::Db(e)) => {
+                failed = Some(e);
+                break;
+            }
+            Err(refused) => outs.push(Err(refused)),
+        }
+    }
+    if failed.is_none() {
+        if let Err(e) = batch.merge_inserts().run(&mut tx).await {
+            failed = Some(e);
+        }
+    }
+    match failed {
+        Some(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+        None => {
+            tx.commit().await?;
+            Ok(outs)
+        }
+    }
+}
