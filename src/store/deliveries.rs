@@ -36,13 +36,19 @@ pub async fn candidates(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64,
     let eligible =
         "w.enabled = 1 AND (w.ordered = 0 OR d.id = (SELECT MIN(d2.id) FROM deliveries d2 \
          WHERE d2.webhook_id = d.webhook_id AND d2.status IN ('pending', 'delivering')))";
+    // Each branch is read in its index's order and stops at the limit; sorting the union as a
+    // whole read every due row first, which made a backlog slow down its own draining.
     let rows = sqlx::query(&format!(
         "SELECT id, webhook_id FROM ( \
-           SELECT d.id, d.webhook_id, d.next_attempt_at AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-           WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND {eligible} \
+           SELECT * FROM (SELECT d.id, d.webhook_id, d.next_attempt_at AS due FROM deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND {eligible} \
+             ORDER BY d.next_attempt_at, d.id LIMIT $2) AS scheduled \
            UNION ALL \
-           SELECT d.id, d.webhook_id, d.lease_until AS due FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-           WHERE d.status = 'delivering' AND d.lease_until < $1 AND {eligible} \
+           SELECT * FROM (SELECT d.id, d.webhook_id, d.lease_until AS due FROM deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'delivering' AND d.lease_until < $1 AND {eligible} \
+             ORDER BY d.lease_until, d.id LIMIT $2) AS expired \
          ) AS due_now ORDER BY due, id LIMIT $2"
     ))
     .bind(now)
@@ -180,7 +186,6 @@ pub async fn record(
     health: &HealthChanges,
     now: i64,
 ) -> sqlx::Result<()> {
-    let mut tx = crate::store::begin_write(db).await?;
     // Two statements per chunk, not two per attempt, and the endpoints' health with them: on
     // SQLite the whole round is one hand-off to the database.
     let mut batch = crate::store::Batch::default();
@@ -260,9 +265,7 @@ pub async fn record(
             vec![(*reason).into(), now.into(), now.into(), id.into()],
         );
     }
-    batch.run(&mut tx).await?;
-    tx.commit().await?;
-    Ok(())
+    batch.commit_alone(db).await
 }
 
 /// When each of these webhooks started failing without a success since (absent: not failing).
@@ -282,12 +285,13 @@ pub async fn failing_since(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<Stri
 
 /// The earliest time a pending message of an enabled webhook becomes due.
 pub async fn next_due(db: &Db) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT MIN(d.next_attempt_at) FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.status = 'pending' AND w.enabled = 1",
+    sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT d.next_attempt_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.status = 'pending' AND w.enabled = 1 ORDER BY d.next_attempt_at LIMIT 1",
     )
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
+    .map(Option::flatten)
 }
 
 /// Counts for `/metrics`: messages by status, due now, and the oldest pending one's creation.
