@@ -144,7 +144,9 @@ pub async fn create_booking(
 
 /// What creating a booking reads of its resource (with its calendar, the app's payment window
 /// and the webhooks subscribed to the state it is created in), kept for the other bookings
-/// created in the same transaction: within it, none of that can change.
+/// created in the same transaction. On SQLite nothing else writes meanwhile; on PostgreSQL a
+/// change committed meanwhile reaches the next group, as it would a single booking whose
+/// transaction had already read.
 #[derive(Default)]
 pub(crate) struct ReadCache {
     for_booking: HashMap<(i64, String, &'static str, &'static str), Option<sb::ForBooking>>,
