@@ -248,7 +248,7 @@ impl Batch {
     pub fn merge_inserts(self) -> Batch {
         const MAX_VALUES: usize = 30_000;
         let mut stmts: Vec<(String, Vec<Val>)> = Vec::with_capacity(self.stmts.len());
-        let mut first: std::collections::HashMap<String, usize> = Default::default();
+        let mut first: HashMap<String, usize> = HashMap::new();
         for (sql, vals) in self.stmts {
             let row = sql
                 .find(" VALUES (")
