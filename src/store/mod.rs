@@ -219,6 +219,9 @@ impl From<&Option<String>> for Val {
     }
 }
 
+/// The most values bound to one SQLite query: SQLite takes at most 32,766 parameters.
+const MAX_VALUES_PER_QUERY: usize = 30_000;
+
 /// Writes that go together, each statement with `?` placeholders. On SQLite they run as one
 /// multi-statement query: one hand-off to the connection's thread instead of one per statement
 /// (sqlx runs each SQLite connection on its own thread, and under load every hand-off waits for
@@ -246,7 +249,6 @@ impl Batch {
     /// for batches where no row needs a statement that comes after the first of its kind,
     /// such as new bookings, each pushed parent first (booking, customer, event, log, outbox).
     pub fn merge_inserts(self) -> Batch {
-        const MAX_VALUES: usize = 30_000;
         let mut stmts: Vec<(String, Vec<Val>)> = Vec::with_capacity(self.stmts.len());
         let mut first: HashMap<String, usize> = HashMap::new();
         for (sql, vals) in self.stmts {
@@ -255,7 +257,7 @@ impl Batch {
                 .filter(|_| sql.starts_with("INSERT INTO ") && sql.ends_with(')'))
                 .map(|at| at + " VALUES ".len());
             match (row, first.get(&sql)) {
-                (Some(at), Some(&i)) if stmts[i].1.len() + vals.len() <= MAX_VALUES => {
+                (Some(at), Some(&i)) if stmts[i].1.len() + vals.len() <= MAX_VALUES_PER_QUERY => {
                     let (merged, bound) = &mut stmts[i];
                     merged.push_str(", ");
                     merged.push_str(&sql[at..]);
@@ -276,7 +278,7 @@ impl Batch {
     /// instead of three; on PostgreSQL a transaction as usual.
     pub async fn commit_alone(self, db: &Db) -> sqlx::Result<()> {
         let values: usize = self.stmts.iter().map(|(_, v)| v.len()).sum();
-        if Backend::of(db) != Backend::Sqlite || values > 30_000 {
+        if Backend::of(db) != Backend::Sqlite || values > MAX_VALUES_PER_QUERY {
             let mut tx = begin_write(db).await?;
             self.run(&mut tx).await?;
             return tx.commit().await;
@@ -322,11 +324,10 @@ impl Batch {
         let sqlite = Backend::of_conn(conn) == Backend::Sqlite;
         match sqlite {
             true if self.stmts.len() > 1 => {
-                // SQLite takes at most 32,766 parameters in one query.
                 let mut chunks: Vec<(Vec<String>, Vec<Val>)> = vec![(vec![], vec![])];
                 for (s, v) in self.stmts {
                     let last = chunks.last_mut().expect("one chunk");
-                    if !last.0.is_empty() && last.1.len() + v.len() > 30_000 {
+                    if !last.0.is_empty() && last.1.len() + v.len() > MAX_VALUES_PER_QUERY {
                         chunks.push((vec![s], v));
                     } else {
                         last.0.push(s);
