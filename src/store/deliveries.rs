@@ -94,14 +94,18 @@ pub async fn claim(db: &Db, ids: &[i64], now: i64, lease_until: i64) -> sqlx::Re
         "UPDATE deliveries SET status = 'delivering', lease_until = $1 WHERE {target} \
          RETURNING id, msg_id, app_id, webhook_id, payload, attempts, is_test"
     );
-    let mut q = sqlx::query(&sql).bind(lease_until).bind(now);
-    for id in ids {
-        q = q.bind(id);
-    }
-    // One statement: atomic on its own, so it needs the writer slot but no transaction.
-    let mut slot = crate::store::write_slot(db).await?;
-    let rows = q.fetch_all(&mut *slot).await?;
-    drop(slot);
+    let ids = ids.to_vec();
+    let pool = db.clone();
+    let rows = crate::store::on_writer(db, async move {
+        let mut q = sqlx::query(&sql).bind(lease_until).bind(now);
+        for id in ids {
+            q = q.bind(id);
+        }
+        // One statement: atomic on its own, so it needs the writer slot but no transaction.
+        let mut slot = crate::store::write_slot(&pool).await?;
+        q.fetch_all(&mut *slot).await
+    })
+    .await?;
     let mut out: Vec<Claimed> = rows
         .iter()
         .map(|r| Claimed {

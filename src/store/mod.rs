@@ -5,6 +5,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Executor, Row};
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 pub mod bookings;
 pub mod deliveries;
@@ -49,106 +50,282 @@ impl Backend {
     }
 }
 
-/// SQLite has one writer at a time. Writers queue here, in the process, instead of inside
-/// SQLite's busy handler, which sleeps 1-100 ms between tries and made the tail latency.
-/// PostgreSQL takes concurrent writers; there, rows a transaction must not see change are
-/// locked with `FOR UPDATE` instead.
-static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// On SQLite every write goes through one connection of its own, opened beside the pool by
+/// [`connect`] and found here by the database's URL, behind a lock that writers queue at, in
+/// the process, instead of inside SQLite's busy handler (which sleeps 1-100 ms between tries).
+/// As the only writer, the connection keeps its page cache across transactions (a pool
+/// connection's cache is dropped whenever another connection has written), and it passes from
+/// one writer to the next the moment the lock does: a pool connection goes back through a
+/// task of its own first. PostgreSQL takes concurrent writers; there, rows a transaction must
+/// not see change are locked with `FOR UPDATE` instead.
+static SQLITE_WRITERS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, WriterCell>>> =
+    std::sync::LazyLock::new(Default::default);
+
+type WriterCell = Arc<tokio::sync::Mutex<Option<Writer>>>;
+
+/// The writer connection, and whether its last holder left a transaction open.
+struct Writer {
+    conn: Conn,
+    open: bool,
+}
+
+/// The writer connection of a SQLite database, held: no one else writes meanwhile.
+struct WriterGuard(tokio::sync::OwnedMutexGuard<Option<Writer>>);
+
+impl WriterGuard {
+    fn writer(&mut self) -> &mut Writer {
+        self.0.as_mut().expect("opened when locked")
+    }
+}
+
+async fn open_writer(db: &Db) -> sqlx::Result<Conn> {
+    use sqlx::ConnectOptions;
+    let mut conn = db.connect_options().connect().await?;
+    prepare_connection(&mut conn, Backend::Sqlite).await?;
+    Ok(conn)
+}
+
+/// Waits for the writer connection of this SQLite database, opening it if need be, with no
+/// transaction open.
+async fn lock_writer(db: &Db) -> sqlx::Result<WriterGuard> {
+    let url = db.connect_options().database_url.to_string();
+    let cell = SQLITE_WRITERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(url)
+        .or_default()
+        .clone();
+    let mut guard = WriterGuard(cell.lock_owned().await);
+    if guard.0.is_none() {
+        *guard.0 = Some(Writer {
+            conn: open_writer(db).await?,
+            open: false,
+        });
+    }
+    let w = guard.writer();
+    if w.open {
+        // A holder that failed between statements left its transaction for us to undo.
+        let _ = w.conn.execute("ROLLBACK").await;
+        w.open = false;
+    }
+    Ok(guard)
+}
+
+/// The runtime that SQLite's writes are made from: one thread of its own. A task holding the
+/// writer there resumes as soon as the database answers; on the server's runtime it waited
+/// its turn behind the HTTP requests' tasks at every statement while every other writer
+/// waited for it.
+static WRITE_RUNTIME: std::sync::LazyLock<tokio::runtime::Handle> =
+    std::sync::LazyLock::new(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the database writer");
+        let handle = rt.handle().clone();
+        std::thread::Builder::new()
+            .name("bookhook-writer".into())
+            .spawn(move || rt.block_on(std::future::pending::<()>()))
+            .expect("a thread for the database writer");
+        handle
+    });
+
+/// Runs `work`, a write of this database, where writes are made best: on SQLite on the
+/// writer's own runtime, on PostgreSQL where it is.
+pub async fn on_writer<T: Send + 'static>(
+    db: &Db,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    match Backend::of(db) {
+        Backend::Sqlite => match WRITE_RUNTIME.spawn(work).await {
+            Ok(out) => out,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("the database writer's runtime stopped: {e}"),
+        },
+        Backend::Postgres => work.await,
+    }
+}
+
+/// Starts `work`, a task that writes this database, where [`on_writer`] runs writes.
+pub fn spawn_writer(db: &Db, work: impl std::future::Future<Output = ()> + Send + 'static) {
+    match Backend::of(db) {
+        Backend::Sqlite => drop(WRITE_RUNTIME.spawn(work)),
+        Backend::Postgres => drop(tokio::spawn(work)),
+    }
+}
 
 /// A write transaction. On SQLite it holds the write lock from its first statement (so a
-/// read-then-write inside it never fails on a lock upgrade) and this process's writer slot.
-pub struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    _slot: Option<tokio::sync::MutexGuard<'static, ()>>,
+/// read-then-write inside it never fails on a lock upgrade) and the writer connection.
+pub struct WriteTx(TxInner);
+
+enum TxInner {
+    Sqlite(Option<WriterGuard>),
+    Postgres(sqlx::Transaction<'static, sqlx::Any>),
 }
 
 impl std::ops::Deref for WriteTx {
     type Target = Conn;
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        match &self.0 {
+            TxInner::Sqlite(g) => {
+                &g.as_ref()
+                    .expect("held until the end")
+                    .0
+                    .as_ref()
+                    .expect("open")
+                    .conn
+            }
+            TxInner::Postgres(tx) => tx,
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        match &mut self.0 {
+            TxInner::Sqlite(g) => &mut g.as_mut().expect("held until the end").writer().conn,
+            TxInner::Postgres(tx) => tx,
+        }
     }
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        self.finish("COMMIT").await
     }
 
-    pub async fn rollback(self) -> sqlx::Result<()> {
-        self.tx.rollback().await
+    pub async fn rollback(mut self) -> sqlx::Result<()> {
+        self.finish("ROLLBACK").await
+    }
+
+    /// Runs `batch` and commits, in one hand-off to SQLite's writer (where the statements
+    /// are one query ending in `COMMIT`); returns the rows the statements return. On an
+    /// error nothing of the transaction is kept.
+    pub async fn commit_with(mut self, batch: Batch) -> sqlx::Result<Vec<DbRow>> {
+        if !matches!(self.0, TxInner::Sqlite(_)) || batch.values() > MAX_VALUES_PER_QUERY {
+            let rows = batch.run_rows(&mut self).await?;
+            self.commit().await?;
+            return Ok(rows);
+        }
+        let mut batch = batch;
+        batch.stmts.push(("COMMIT".into(), vec![]));
+        match batch.run_rows(&mut self).await {
+            Ok(rows) => {
+                self.done();
+                Ok(rows)
+            }
+            Err(e) => {
+                // The statements stopped at the failing one, before COMMIT.
+                let _ = self.finish("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn finish(&mut self, sql: &str) -> sqlx::Result<()> {
+        match &mut self.0 {
+            TxInner::Sqlite(g) => {
+                let mut guard = g.take().expect("held until the end");
+                let w = guard.writer();
+                let r = w.conn.execute(sql).await.map(drop);
+                // A failed COMMIT leaves the transaction open; the next holder undoes it.
+                w.open = r.is_err();
+                r
+            }
+            TxInner::Postgres(_) => {
+                let TxInner::Postgres(tx) = std::mem::replace(&mut self.0, TxInner::Sqlite(None))
+                else {
+                    unreachable!()
+                };
+                if sql == "COMMIT" {
+                    tx.commit().await
+                } else {
+                    tx.rollback().await
+                }
+            }
+        }
+    }
+
+    /// The transaction has ended in its last statement.
+    fn done(&mut self) {
+        if let TxInner::Sqlite(g) = &mut self.0 {
+            if let Some(mut guard) = g.take() {
+                guard.writer().open = false;
+            }
+        }
     }
 }
 
-/// On SQLite every write goes through one connection of its own, opened beside the pool by
-/// [`connect`] and found here by the database's URL. As the only writer, it keeps its page
-/// cache across transactions; a pool connection's cache is dropped whenever another connection
-/// has written, and every write transaction then re-read the index pages it touched.
-static SQLITE_WRITERS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Db>>> =
-    std::sync::LazyLock::new(Default::default);
-
-fn writer_pool(db: &Db) -> Db {
-    let url = db.connect_options().database_url.to_string();
-    let writers = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
-    writers.get(&url).cloned().unwrap_or_else(|| db.clone())
+impl Drop for WriteTx {
+    /// Neither committed nor rolled back (an error or a cancelled call): undone, on SQLite
+    /// before the writer passes on (as sqlx does on PostgreSQL).
+    fn drop(&mut self) {
+        if let TxInner::Sqlite(g) = &mut self.0 {
+            if let Some(guard) = g.take() {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(async move {
+                        let mut guard = guard;
+                        let w = guard.writer();
+                        if w.conn.execute("ROLLBACK").await.is_ok() {
+                            w.open = false;
+                        }
+                    });
+                }
+                // Without a runtime the guard is dropped with `open` set: the next holder
+                // rolls back.
+            }
+        }
+    }
 }
 
 pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
     match Backend::of(db) {
         Backend::Sqlite => {
-            let slot = WRITER.lock().await;
-            let tx = writer_pool(db).begin_with("BEGIN IMMEDIATE").await?;
-            Ok(WriteTx {
-                tx,
-                _slot: Some(slot),
-            })
+            let mut guard = lock_writer(db).await?;
+            let w = guard.writer();
+            w.open = true;
+            if let Err(e) = w.conn.execute("BEGIN IMMEDIATE").await {
+                w.open = false;
+                return Err(e);
+            }
+            Ok(WriteTx(TxInner::Sqlite(Some(guard))))
         }
-        Backend::Postgres => Ok(WriteTx {
-            tx: db.begin().await?,
-            _slot: None,
-        }),
+        Backend::Postgres => Ok(WriteTx(TxInner::Postgres(db.begin().await?))),
     }
 }
 
 /// A connection for a write that is one statement (atomic without a transaction): on SQLite
-/// the writer's, with the writer slot, which saves the BEGIN and COMMIT hand-offs; on
-/// PostgreSQL any of the pool.
-pub struct WriteSlot {
-    conn: sqlx::pool::PoolConnection<sqlx::Any>,
-    _slot: Option<tokio::sync::MutexGuard<'static, ()>>,
+/// the writer, held, which saves the BEGIN and COMMIT hand-offs; on PostgreSQL any of the
+/// pool.
+pub struct WriteSlot(SlotInner);
+
+enum SlotInner {
+    Sqlite(WriterGuard),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Any>),
 }
 
 impl std::ops::Deref for WriteSlot {
     type Target = Conn;
     fn deref(&self) -> &Self::Target {
-        &self.conn
+        match &self.0 {
+            SlotInner::Sqlite(g) => &g.0.as_ref().expect("open").conn,
+            SlotInner::Postgres(c) => c,
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteSlot {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.conn
+        match &mut self.0 {
+            SlotInner::Sqlite(g) => &mut g.writer().conn,
+            SlotInner::Postgres(c) => c,
+        }
     }
 }
 
 pub async fn write_slot(db: &Db) -> sqlx::Result<WriteSlot> {
     match Backend::of(db) {
-        Backend::Sqlite => {
-            let slot = WRITER.lock().await;
-            Ok(WriteSlot {
-                conn: writer_pool(db).acquire().await?,
-                _slot: Some(slot),
-            })
-        }
-        Backend::Postgres => Ok(WriteSlot {
-            conn: db.acquire().await?,
-            _slot: None,
-        }),
+        Backend::Sqlite => Ok(WriteSlot(SlotInner::Sqlite(lock_writer(db).await?))),
+        Backend::Postgres => Ok(WriteSlot(SlotInner::Postgres(db.acquire().await?))),
     }
 }
 
@@ -239,37 +416,55 @@ impl Batch {
         self.stmts.push((sql, vals));
     }
 
+    /// How many values the statements bind.
+    pub fn values(&self) -> usize {
+        self.stmts.iter().map(|(_, v)| v.len()).sum()
+    }
+
     /// Adds another batch's statements after these.
     pub fn append(&mut self, other: Batch) {
         self.stmts.extend(other.stmts);
     }
 
-    /// Identical single-row `INSERT … VALUES (…)` statements become one multi-row INSERT in
-    /// the place of the first, rows in their order: fewer statements to prepare and run. Only
-    /// for batches where no row needs a statement that comes after the first of its kind,
-    /// such as new bookings, each pushed parent first (booking, customer, event, log, outbox).
+    /// Identical single-row `INSERT … VALUES (…)` statements (with or without a `RETURNING`
+    /// clause) become one multi-row INSERT in the place of the first, rows in their order:
+    /// fewer statements to prepare and run. Only for batches where no row needs a statement
+    /// that comes after the first of its kind, such as new bookings, each pushed parent first
+    /// (booking, customer, event, log, outbox).
     pub fn merge_inserts(self) -> Batch {
-        let mut stmts: Vec<(String, Vec<Val>)> = Vec::with_capacity(self.stmts.len());
+        // (the SQL up to its rows, the rows, what follows them, values)
+        type Merged = (String, Vec<String>, String, Vec<Val>);
+        let mut stmts: Vec<Result<Merged, (String, Vec<Val>)>> =
+            Vec::with_capacity(self.stmts.len());
         let mut first: HashMap<String, usize> = HashMap::new();
         for (sql, vals) in self.stmts {
-            let row = sql
-                .find(" VALUES (")
-                .filter(|_| sql.starts_with("INSERT INTO ") && sql.ends_with(')'))
-                .map(|at| at + " VALUES ".len());
-            match (row, first.get(&sql)) {
-                (Some(at), Some(&i)) if stmts[i].1.len() + vals.len() <= MAX_VALUES_PER_QUERY => {
-                    let (merged, bound) = &mut stmts[i];
-                    merged.push_str(", ");
-                    merged.push_str(&sql[at..]);
+            let Some((head, row, tail)) = single_row_insert(&sql) else {
+                stmts.push(Err((sql, vals)));
+                continue;
+            };
+            if let Some(Ok((_, rows, _, bound))) = first.get(&sql).map(|&i| &mut stmts[i]) {
+                if bound.len() + vals.len() <= MAX_VALUES_PER_QUERY {
+                    rows.push(row.to_string());
                     bound.extend(vals);
+                    continue;
                 }
-                (Some(_), _) => {
-                    first.insert(sql.clone(), stmts.len());
-                    stmts.push((sql, vals));
-                }
-                (None, _) => stmts.push((sql, vals)),
             }
+            let merged = (
+                head.to_string(),
+                vec![row.to_string()],
+                tail.to_string(),
+                vals,
+            );
+            first.insert(sql, stmts.len());
+            stmts.push(Ok(merged));
         }
+        let stmts = stmts
+            .into_iter()
+            .map(|s| match s {
+                Ok((head, rows, tail, vals)) => (format!("{head}{}{tail}", rows.join(", ")), vals),
+                Err(plain) => plain,
+            })
+            .collect();
         Batch { stmts }
     }
 
@@ -277,7 +472,7 @@ impl Batch {
     /// writer connection, `BEGIN IMMEDIATE` and `COMMIT` included (rolled back on an error),
     /// instead of three; on PostgreSQL a transaction as usual.
     pub async fn commit_alone(self, db: &Db) -> sqlx::Result<()> {
-        let values: usize = self.stmts.iter().map(|(_, v)| v.len()).sum();
+        let values = self.values();
         if Backend::of(db) != Backend::Sqlite || values > MAX_VALUES_PER_QUERY {
             let mut tx = begin_write(db).await?;
             self.run(&mut tx).await?;
@@ -291,20 +486,24 @@ impl Batch {
             vals.extend(v);
         }
         sql.push_str("COMMIT");
-        let mut conn = write_slot(db).await?;
-        let mut q = sqlx::query(&sql);
-        for v in vals {
-            q = Self::bind(q, v);
-        }
-        match q.execute(&mut *conn).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // Whatever ran before the failing statement is undone; there may be nothing
-                // to roll back (BEGIN itself failed), which is fine.
-                let _ = conn.execute("ROLLBACK").await;
-                Err(e)
+        let db = db.clone();
+        on_writer(&db.clone(), async move {
+            let mut conn = write_slot(&db).await?;
+            let mut q = sqlx::query(&sql);
+            for v in vals {
+                q = Self::bind(q, v);
             }
-        }
+            match q.execute(&mut *conn).await {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    // Whatever ran before the failing statement is undone; there may be
+                    // nothing to roll back (BEGIN itself failed), which is fine.
+                    let _ = conn.execute("ROLLBACK").await;
+                    Err(e)
+                }
+            }
+        })
+        .await
     }
 
     fn bind<'q>(
@@ -318,7 +517,13 @@ impl Batch {
     }
 
     pub async fn run(self, conn: &mut Conn) -> sqlx::Result<()> {
+        self.run_rows(conn).await.map(drop)
+    }
+
+    /// Runs the batch and returns the rows its statements return (`RETURNING`), in order.
+    pub async fn run_rows(self, conn: &mut Conn) -> sqlx::Result<Vec<DbRow>> {
         let bind = Self::bind;
+        let mut out = Vec::new();
         // SQLite takes the `?` marks as they are, numbered in order across the statements of
         // one query; `$N` would make it look each name up in a list, for every parameter.
         let sqlite = Backend::of_conn(conn) == Backend::Sqlite;
@@ -340,7 +545,7 @@ impl Batch {
                     for v in vals {
                         q = bind(q, v);
                     }
-                    q.execute(&mut *conn).await?;
+                    out.extend(q.fetch_all(&mut *conn).await?);
                 }
             }
             _ => {
@@ -350,12 +555,43 @@ impl Batch {
                     for v in vals {
                         q = bind(q, v);
                     }
-                    q.execute(&mut *conn).await?;
+                    out.extend(q.fetch_all(&mut *conn).await?);
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
+}
+
+/// A single-row `INSERT … VALUES (…) [RETURNING …]` as (the SQL up to its row, the row, what
+/// follows it); `None` for any other statement.
+fn single_row_insert(sql: &str) -> Option<(&str, &str, &str)> {
+    if !sql.starts_with("INSERT INTO ") {
+        return None;
+    }
+    let at = sql.find(" VALUES (")? + " VALUES ".len();
+    let end = match sql.find(") RETURNING ") {
+        Some(r) if r > at => r + 1,
+        Some(_) => return None,
+        None if sql.ends_with(')') => sql.len(),
+        None => return None,
+    };
+    let row = &sql[at..end];
+    // One row: its parentheses close only at its end.
+    let mut depth = 0;
+    for (i, c) in row.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 && i + 1 != row.len() {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some((&sql[..at], row, &sql[end..]))
 }
 
 /// Numbers the `?` placeholders of a condition built piece by piece: `$1`, `$2`, … in order.
@@ -416,22 +652,19 @@ pub async fn connect(database_url: &str, max_connections: u32) -> anyhow::Result
         .await
         .context("opening the database")?;
     if backend == Backend::Sqlite {
-        let writer = AnyPoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            // Kept open: its page cache is what makes it worth having.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .after_connect(move |conn, _| {
-                Box::pin(async move { prepare_connection(conn, backend).await })
-            })
-            .connect_with(opts)
+        let writer = open_writer(&pool)
             .await
             .context("opening the database for writing")?;
         SQLITE_WRITERS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(pool.connect_options().database_url.to_string(), writer);
+            .insert(
+                pool.connect_options().database_url.to_string(),
+                Arc::new(tokio::sync::Mutex::new(Some(Writer {
+                    conn: writer,
+                    open: false,
+                }))),
+            );
     }
     Ok(pool)
 }
@@ -903,6 +1136,115 @@ mod tests {
             .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(count().await, 3);
+    }
+
+    #[test]
+    fn inserts_returning_rows_merge_and_other_statements_stay_apart() {
+        let mut b = Batch::default();
+        for i in 0..2i64 {
+            b.push(
+                "INSERT INTO a (x) VALUES (?) RETURNING id, x",
+                vec![i.into()],
+            );
+            b.push("INSERT INTO a (x) VALUES (?)", vec![i.into()]);
+            b.push(
+                "INSERT INTO a (x) VALUES (?) ON CONFLICT (x) DO UPDATE SET x = (?)",
+                vec![i.into(), i.into()],
+            );
+        }
+        b.push(
+            "INSERT INTO a (x) VALUES (?), (?)",
+            vec![8i64.into(), 9i64.into()],
+        );
+        assert_eq!(
+            texts(&b.merge_inserts()),
+            vec![
+                ("INSERT INTO a (x) VALUES (?), (?) RETURNING id, x", 2),
+                ("INSERT INTO a (x) VALUES (?), (?)", 2),
+                (
+                    "INSERT INTO a (x) VALUES (?) ON CONFLICT (x) DO UPDATE SET x = (?)",
+                    2
+                ),
+                (
+                    "INSERT INTO a (x) VALUES (?) ON CONFLICT (x) DO UPDATE SET x = (?)",
+                    2
+                ),
+                ("INSERT INTO a (x) VALUES (?), (?)", 2),
+            ]
+        );
+    }
+
+    /// The rows of a batch's RETURNING statements come back, whatever runs around them.
+    #[tokio::test]
+    async fn a_batch_returns_the_rows_its_inserts_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = connect(&url, 2).await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT UNIQUE)")
+            .execute(&db)
+            .await
+            .unwrap();
+        let mut b = Batch::default();
+        b.push("INSERT INTO t (x) VALUES (?)", vec!["a".into()]);
+        b.push(
+            "INSERT INTO t (x) VALUES (?) RETURNING id, x",
+            vec!["b".into()],
+        );
+        b.push(
+            "INSERT INTO t (x) VALUES (?) RETURNING id, x",
+            vec!["c".into()],
+        );
+        b.push("UPDATE t SET x = x WHERE id = ?", vec![1i64.into()]);
+        let mut tx = begin_write(&db).await.unwrap();
+        let rows = b.merge_inserts().run_rows(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut got: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        got.sort();
+        assert_eq!(got, vec![(2, "b".to_string()), (3, "c".to_string())]);
+    }
+
+    /// A transaction dropped unfinished (an error, a cancelled call) is undone, and one whose
+    /// final batch fails keeps nothing; the writer passes on ready either way.
+    #[tokio::test]
+    async fn an_unfinished_or_failed_transaction_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = connect(&url, 2).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER UNIQUE)")
+            .execute(&db)
+            .await
+            .unwrap();
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        };
+        let mut tx = begin_write(&db).await.unwrap();
+        sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        let mut tx = begin_write(&db).await.unwrap();
+        sqlx::query("INSERT INTO t (x) VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let mut b = Batch::default();
+        b.push("INSERT INTO t (x) VALUES (?)", vec![3i64.into()]);
+        b.push("INSERT INTO t (x) VALUES (?)", vec![2i64.into()]);
+        assert!(tx.commit_with(b).await.is_err());
+        assert_eq!(count().await, 0);
+        let tx = begin_write(&db).await.unwrap();
+        let mut b = Batch::default();
+        b.push(
+            "INSERT INTO t (x) VALUES (?) RETURNING x",
+            vec![4i64.into()],
+        );
+        let rows = tx.commit_with(b).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(count().await, 1);
     }
 
     #[test]
