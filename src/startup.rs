@@ -140,7 +140,11 @@ impl Application {
         worker.peers = peers.clone();
         let worker = Arc::new(worker);
         let state = AppState {
-            bookings: crate::engine::commit::Committer::start(db.clone(), metrics.clone()),
+            bookings: crate::engine::commit::Committer::start(
+                db.clone(),
+                metrics.clone(),
+                Some(worker.clone()),
+            ),
             db,
             settings,
             leptos_options,

@@ -5,10 +5,11 @@
 //! writes to the database's thread. The single writer is held once per group instead of once
 //! per call.
 
-use super::{create_booking, prepare_booking, Actor, EngineError, NewBooking, ReadCache};
+use super::{create_booking_handing, prepare_booking, Actor, EngineError, NewBooking, ReadCache};
 use crate::delivery::metrics::Metrics;
+use crate::delivery::worker::{Handoff, Worker};
 use crate::domain::booking::BookingOut;
-use crate::store::{bookings as sb, AppRow, Batch, Db};
+use crate::store::{bookings as sb, AppRow, Batch, Db, WriteTx};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,9 +31,10 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the writer task on this database; it ends when every `Committer` is dropped.
-    pub fn start(db: Db, metrics: Arc<Metrics>) -> Self {
+    /// New messages go straight to `worker` while it runs and has room (see [`Handoff`]).
+    pub fn start(db: Db, metrics: Arc<Metrics>, worker: Option<Arc<Worker>>) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(db, metrics, rx));
+        crate::store::spawn_writer(&db.clone(), run(db, metrics, worker, rx));
         Self { jobs }
     }
 
@@ -59,25 +61,38 @@ impl Committer {
     }
 }
 
-async fn run(db: Db, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    db: Db,
+    metrics: Arc<Metrics>,
+    worker: Option<Arc<Worker>>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
+    let handoff = || worker.as_ref().map_or_else(Handoff::none, Handoff::to);
     let alone = |j: Job| {
         let (db, metrics) = (&db, &metrics);
+        let handoff = handoff();
         async move {
-            let out = create_booking(db, &j.app, j.nb, &j.actor).await;
+            let out = create_booking_handing(db, handoff, &j.app, j.nb, &j.actor).await;
             metrics.bookings_committed(out.is_ok() as usize);
             let _ = j.reply.send(out);
         }
     };
     let mut jobs = Vec::with_capacity(MAX_GROUP);
+    // Wait for a call, then for the writer: calls that arrive meanwhile join the group.
     while rx.recv_many(&mut jobs, MAX_GROUP).await > 0 {
-        let group = std::mem::take(&mut jobs);
-        if group.len() == 1 {
-            for j in group {
-                alone(j).await;
+        let tx = sb::begin_write(&db).await;
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
             }
-            continue;
         }
-        match commit_group(&db, &group).await {
+        let group = std::mem::take(&mut jobs);
+        let result = match tx {
+            Ok(tx) => commit_group(tx, handoff(), &group).await,
+            Err(e) => Err(e),
+        };
+        match result {
             Ok(outs) => {
                 metrics.bookings_committed(outs.iter().filter(|o| o.is_ok()).count());
                 for (j, out) in group.into_iter().zip(outs) {
@@ -99,28 +114,33 @@ async fn run(db: Db, metrics: Arc<Metrics>, mut rx: mpsc::UnboundedReceiver<Job>
 /// One transaction for the whole group: each booking is checked and its writes gathered; a
 /// refused booking adds nothing. A database error rolls back everything.
 async fn commit_group(
-    db: &Db,
+    mut tx: WriteTx,
+    mut handoff: Handoff,
     group: &[Job],
 ) -> Result<Vec<Result<BookingOut, EngineError>>, sqlx::Error> {
-    let mut tx = sb::begin_write(db).await?;
     let mut cache = ReadCache::default();
     let mut batch = Batch::default();
     let mut outs = Vec::with_capacity(group.len());
     let mut failed = None;
+    // The ids of the messages handed to the worker, as their inserts return them.
+    let mut rows = Vec::new();
     for j in group {
         if j.nb.owner_booking_id.is_some() {
             // A seat reads its group and the seats taken, which earlier bookings of this
             // group may have written.
-            if let Err(e) = std::mem::take(&mut batch)
+            match std::mem::take(&mut batch)
                 .merge_inserts()
-                .run(&mut tx)
+                .run_rows(&mut tx)
                 .await
             {
-                failed = Some(e);
-                break;
+                Ok(r) => rows.extend(r),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        match prepare_booking(&mut tx, &mut cache, &j.app, &j.nb, &j.actor).await {
+        match prepare_booking(&mut tx, &mut cache, &mut handoff, &j.app, &j.nb, &j.actor).await {
             Ok((writes, out)) => {
                 batch.append(writes);
                 outs.push(Ok(out));
@@ -132,19 +152,11 @@ async fn commit_group(
             Err(refused) => outs.push(Err(refused)),
         }
     }
-    if failed.is_none() {
-        if let Err(e) = batch.merge_inserts().run(&mut tx).await {
-            failed = Some(e);
-        }
+    if let Some(e) = failed {
+        let _ = tx.rollback().await;
+        return Err(e);
     }
-    match failed {
-        Some(e) => {
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-        None => {
-            tx.commit().await?;
-            Ok(outs)
-        }
-    }
+    rows.extend(tx.commit_with(batch.merge_inserts()).await?);
+    handoff.committed(&rows);
+    Ok(outs)
 }

@@ -2,6 +2,7 @@
 //! state, writes the booking log and computes the next engine-driven action; and the scheduler
 //! step that applies due timeouts and auto-completes.
 
+use crate::delivery::worker::Handoff;
 use crate::domain::booking::{next_due, rfc3339, BookingOut, BookingSettings, Includes, LogOut};
 use crate::domain::graph::{Action, Graph, State, TransitionError};
 pub mod webhooks;
@@ -135,10 +136,29 @@ pub async fn create_booking(
     nb: NewBooking,
     actor: &Actor,
 ) -> Result<BookingOut, EngineError> {
+    create_booking_handing(db, Handoff::none(), app, nb, actor).await
+}
+
+/// [`create_booking`], its new messages handed to the worker as `handoff` allows.
+pub async fn create_booking_handing(
+    db: &Db,
+    mut handoff: Handoff,
+    app: &AppRow,
+    nb: NewBooking,
+    actor: &Actor,
+) -> Result<BookingOut, EngineError> {
     let mut tx = sb::begin_write(db).await?;
-    let (batch, out) = prepare_booking(&mut tx, &mut ReadCache::default(), app, &nb, actor).await?;
-    batch.run(&mut tx).await?;
-    tx.commit().await?;
+    let (batch, out) = prepare_booking(
+        &mut tx,
+        &mut ReadCache::default(),
+        &mut handoff,
+        app,
+        &nb,
+        actor,
+    )
+    .await?;
+    let rows = tx.commit_with(batch.merge_inserts()).await?;
+    handoff.committed(&rows);
     Ok(out)
 }
 
@@ -158,6 +178,7 @@ pub(crate) struct ReadCache {
 pub(crate) async fn prepare_booking(
     tx: &mut Conn,
     cache: &mut ReadCache,
+    handoff: &mut Handoff,
     app: &AppRow,
     nb: &NewBooking,
     actor: &Actor,
@@ -315,7 +336,15 @@ pub(crate) async fn prepare_booking(
     payload.customers = Some(customers);
     payload.event = Some(event);
     payload.calendar = Some(calendar);
-    enqueue(&mut *tx, &mut batch, &b, nb.action, Some((&payload, hooks))).await?;
+    enqueue(
+        &mut *tx,
+        &mut batch,
+        &b,
+        nb.action,
+        Some((&payload, hooks)),
+        Some(handoff),
+    )
+    .await?;
     let mut out = payload;
     out.available_actions = Some(available_actions(&b));
     out.logs = Some(vec![LogOut {
@@ -335,12 +364,15 @@ pub(crate) async fn prepare_booking(
 /// shows it now. Runs inside the transition's transaction, so both commit or neither does.
 /// `known`: the booking with customers, event and calendar, and the webhooks subscribed to
 /// its state, when the caller has them at hand.
+/// `handoff`: where messages to webhooks that are neither ordered nor rate-limited are claimed
+/// for this process's worker as they are written, when it has room for them.
 async fn enqueue(
     conn: &mut Conn,
     batch: &mut Batch,
     b: &BookingRow,
     action: Action,
-    known: Option<(&BookingOut, Vec<String>)>,
+    known: Option<(&BookingOut, Vec<sb::Subscriber>)>,
+    mut handoff: Option<&mut Handoff>,
 ) -> Result<usize, EngineError> {
     let read;
     let (booking, hooks) = match known {
@@ -351,6 +383,10 @@ async fn enqueue(
                 return Ok(0);
             }
             read = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
+            let hooks = hooks
+                .into_iter()
+                .map(|id| sb::Subscriber { id, unpaced: false })
+                .collect();
             (&read, hooks)
         }
     };
@@ -359,14 +395,18 @@ async fn enqueue(
     }
     let payload = serde_json::to_string(booking)
         .map_err(|e| EngineError::Conflict(format!("the payload could not be written: {e}")))?;
-    for webhook_id in &hooks {
+    for hook in &hooks {
         let msg_id = crate::auth::generate_msg_id();
+        let claimed_until = match (&mut handoff, hook.unpaced) {
+            (Some(h), true) => h.take(&msg_id, b.app_id, &hook.id, &payload),
+            _ => None,
+        };
         sw::push_delivery(
             batch,
             &sw::NewDelivery {
                 msg_id: &msg_id,
                 app_id: b.app_id,
-                webhook_id,
+                webhook_id: &hook.id,
                 booking_id: &b.id,
                 graph: &b.graph,
                 state: &b.state,
@@ -374,6 +414,7 @@ async fn enqueue(
                 payload: &payload,
                 is_test: false,
                 now: b.updated_at,
+                claimed_until,
             },
         );
     }
@@ -528,7 +569,7 @@ async fn transition(
         updated_at: now,
         ..b.clone()
     };
-    enqueue(conn, &mut batch, &after, action, None).await?;
+    enqueue(conn, &mut batch, &after, action, None, None).await?;
     batch.run(conn).await?;
     Ok(())
 }

@@ -295,6 +295,7 @@ pub async fn send_test(
             payload: &payload,
             is_test: true,
             now,
+            claimed_until: None,
         },
     )
     .await?;

@@ -138,9 +138,11 @@ pub async fn resource_for_booking(
     graph: &str,
     state: &str,
 ) -> sqlx::Result<Option<ForBooking>> {
+    let hook = "w.id || CASE WHEN w.ordered = 0 AND w.rate_limit_per_second IS NULL \
+                THEN '' ELSE '!' END";
     let concat = match crate::store::Backend::of_conn(conn) {
-        crate::store::Backend::Sqlite => "group_concat(w.id, ',')",
-        crate::store::Backend::Postgres => "string_agg(w.id, ',')",
+        crate::store::Backend::Sqlite => format!("group_concat({hook}, ',')"),
+        crate::store::Backend::Postgres => format!("string_agg({hook}, ',')"),
     };
     let row = sqlx::query(&format!(
         "SELECT r.id, r.name, r.email, r.timezone, r.created_at, r.updated_at, {CALENDAR_COLS}, a.payment_window_seconds, \
@@ -158,14 +160,18 @@ pub async fn resource_for_booking(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|r| {
-        let mut hooks: Vec<String> = r
+        // Each id is followed by `!` when the webhook is ordered or rate-limited.
+        let mut hooks: Vec<Subscriber> = r
             .get::<Option<String>, _>("hooks")
             .unwrap_or_default()
             .split(',')
             .filter(|h| !h.is_empty())
-            .map(str::to_string)
+            .map(|h| Subscriber {
+                id: h.trim_end_matches('!').to_string(),
+                unpaced: !h.ends_with('!'),
+            })
             .collect();
-        hooks.sort();
+        hooks.sort_by(|a, b| a.id.cmp(&b.id));
         let calendar = calendar_out(&r);
         ForBooking {
             resource: resource_out(&r),
@@ -183,7 +189,15 @@ pub struct ForBooking {
     pub calendar: CalendarOut,
     pub payment_window_secs: i64,
     /// The enabled webhooks of the app subscribed to the state the booking is created in.
-    pub hooks: Vec<String>,
+    pub hooks: Vec<Subscriber>,
+}
+
+/// A webhook subscribed to the state a booking enters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscriber {
+    pub id: String,
+    /// Neither ordered nor rate-limited: its new messages may go straight to the worker.
+    pub unpaced: bool,
 }
 
 // ---------------------------------------------------------------------------------------------

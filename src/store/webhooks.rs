@@ -248,13 +248,38 @@ pub struct NewDelivery<'a> {
     pub payload: &'a str,
     pub is_test: bool,
     pub now: i64,
+    /// Written already claimed, until this time, by this process's worker, which is handed it
+    /// once the transaction commits; the statement then returns its id and msg_id.
+    pub claimed_until: Option<i64>,
 }
 
 pub fn push_delivery(batch: &mut crate::store::Batch, d: &NewDelivery<'_>) {
+    let Some(lease_until) = d.claimed_until else {
+        batch.push(
+            "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
+             status, next_attempt_at, is_test, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            vec![
+                d.msg_id.into(),
+                d.app_id.into(),
+                d.webhook_id.into(),
+                d.booking_id.into(),
+                d.graph.into(),
+                d.state.into(),
+                d.action.into(),
+                d.payload.into(),
+                d.now.into(),
+                d.is_test.into(),
+                d.now.into(),
+                d.now.into(),
+            ],
+        );
+        return;
+    };
     batch.push(
         "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
-         status, next_attempt_at, is_test, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+         status, next_attempt_at, lease_until, is_test, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'delivering', ?, ?, ?, ?, ?) RETURNING id, msg_id",
         vec![
             d.msg_id.into(),
             d.app_id.into(),
@@ -265,6 +290,7 @@ pub fn push_delivery(batch: &mut crate::store::Batch, d: &NewDelivery<'_>) {
             d.action.into(),
             d.payload.into(),
             d.now.into(),
+            lease_until.into(),
             d.is_test.into(),
             d.now.into(),
             d.now.into(),

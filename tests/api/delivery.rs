@@ -1184,3 +1184,123 @@ async fn retention_purges_old_attempts_and_finished_messages_but_never_pending_o
         "nothing younger than the cutoff"
     );
 }
+
+/// A new message to a plain webhook goes to the running worker in the transaction that writes
+/// it (written `delivering` under a lease) and is sent at once, with no claim round: the
+/// worker is not woken here. A message to an ordered webhook is written pending and waits
+/// for a claim; with the worker stopped, every message is written pending.
+#[tokio::test]
+async fn a_new_message_goes_straight_to_the_running_worker() {
+    let s = setup(false).await;
+    let (st, ordered) = s
+        .api
+        .post(
+            "/webhooks",
+            json!({"url": s.rx.url("/ordered"), "ordered": true,
+                   "events": [{"graph": "instant", "state": "confirmed"}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{ordered}");
+    let ordered = ordered["data"]["id"].as_str().unwrap().to_string();
+    let w = Arc::new(worker(&s.app, WorkerConfig::default(), local()));
+    let committer = bookhook::engine::commit::Committer::start(
+        s.app.db.clone(),
+        s.app.state.metrics.clone(),
+        Some(w.clone()),
+    );
+    let demo = bookhook::store::app_by_slug(&s.app.db, "demo")
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = bookhook::engine::Actor::api_key(1, "test");
+    let book = || async {
+        let body = booking_body(&s.resource, "instant", json!({}));
+        let nb = bookhook::api::bookings::check_booking(serde_json::from_value(body).unwrap())
+            .ok()
+            .unwrap();
+        committer
+            .create_booking(&demo, nb, &actor)
+            .await
+            .unwrap()
+            .id
+    };
+    let statuses = |booking: String| {
+        let db = s.app.db.clone();
+        async move {
+            let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+                "SELECT webhook_id, status, lease_until FROM deliveries WHERE booking_id = $1 ORDER BY webhook_id",
+            )
+            .bind(booking)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            rows.into_iter()
+                .map(|(hook, status, lease)| (hook, (status, lease.is_some())))
+                .collect::<std::collections::HashMap<_, _>>()
+        }
+    };
+
+    let first = book().await;
+    let rows = statuses(first).await;
+    assert_eq!(
+        rows[s.hook_id()],
+        ("pending".to_string(), false),
+        "no worker runs"
+    );
+    assert_eq!(rows[&ordered], ("pending".to_string(), false));
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(w.clone().run(stop.clone()));
+    // The first two are claimed and sent; then the worker waits (up to a second) for work.
+    s.rx.wait_for(2, Duration::from_secs(10)).await;
+    for _ in 0..500 {
+        let done: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
+                .fetch_one(&s.app.db)
+                .await
+                .unwrap();
+        if done == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let sent_at = std::time::Instant::now();
+    let second = book().await;
+    let rows = statuses(second.clone()).await;
+    assert_eq!(rows[s.hook_id()].0, "delivering", "handed over as written");
+    assert!(rows[s.hook_id()].1, "under a lease");
+    assert_eq!(
+        rows[&ordered],
+        ("pending".to_string(), false),
+        "waits for a claim"
+    );
+    let arrived = loop {
+        let got = s.rx.received();
+        let hit = got.iter().find(|r| {
+            r.path == "/hook"
+                && serde_json::from_slice::<Value>(&r.body).unwrap()["id"] == json!(second)
+        });
+        if let Some(r) = hit {
+            break r.at;
+        }
+        assert!(sent_at.elapsed() < Duration::from_secs(10), "never sent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(
+        arrived - sent_at < Duration::from_millis(500),
+        "sent without waiting for a claim round: {:?}",
+        arrived - sent_at
+    );
+    // The ordered one follows on a claim round; everything ends delivered.
+    s.rx.wait_for(4, Duration::from_secs(10)).await;
+    stop.cancel();
+    running.await.unwrap();
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'")
+            .fetch_one(&s.app.db)
+            .await
+            .unwrap();
+    assert_eq!(delivered, 4);
+}

@@ -659,8 +659,8 @@ async fn bookings_created_together_each_answer_for_themselves() {
     assert_eq!(group["data"]["settings"]["seats_taken"], 2, "{group}");
 }
 
-/// Calls queued while the writer is busy go into one transaction: 30 queued at once are one
-/// commit, and a refused one among them is answered on its own.
+/// Calls queued while the writer is busy go into one transaction: 30 queued while another
+/// writer holds it are one commit, and a refused one among them is answered on its own.
 #[tokio::test]
 async fn calls_queued_together_are_one_commit() {
     let (app, _api, res) = ready().await;
@@ -676,13 +676,18 @@ async fn calls_queued_together_are_one_commit() {
             .unwrap()
     };
     let before = app.state.metrics.booking_commits();
-    // The test's runtime has one thread: every call is queued before the writer task runs.
     let calls = (0..30).map(|i| {
         let nb = new(if i == 7 { "no-such-resource" } else { &res }, i);
         let (committer, demo, actor) = (&app.state.bookings, &demo, &actor);
         async move { committer.create_booking(demo, nb, actor).await }
     });
-    let outs = futures::future::join_all(calls).await;
+    // Every call is queued at the first poll, while the writer is held here.
+    let busy = bookhook::store::write_slot(&app.db).await.unwrap();
+    let (outs, ()) = futures::future::join(futures::future::join_all(calls), async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(busy);
+    })
+    .await;
     for (i, out) in outs.iter().enumerate() {
         match out {
             Ok(b) => assert_eq!(b.meta["i"], i as i64),
