@@ -577,14 +577,8 @@ impl Worker {
                         let Ok(permit) = slots.clone().acquire_owned().await else {
                             break;
                         };
-                        let me = self.clone();
-                        let tx = tx.clone();
                         let e = endpoints.get(&c.webhook_id).cloned();
-                        tokio::spawn(async move {
-                            let s = me.send_claimed(&c, e.as_ref(), trigger_of(&c), None).await;
-                            let _ = tx.send(s);
-                            drop(permit);
-                        });
+                        self.spawn_send(c, e, permit, &tx);
                     }
                     n > 0 && n >= room
                 }
@@ -666,15 +660,27 @@ impl Worker {
             }
         };
         for (c, permit) in group {
-            let me = self.clone();
-            let tx = tx.clone();
             let e = endpoints.get(&c.webhook_id).cloned();
-            tokio::spawn(async move {
-                let s = me.send_claimed(&c, e.as_ref(), trigger_of(&c), None).await;
-                let _ = tx.send(s);
-                drop(permit);
-            });
+            self.spawn_send(c, e, permit, tx);
         }
+    }
+
+    /// Sends a claimed message on a task of its own and passes the attempt on to be recorded;
+    /// its room in flight is freed then.
+    fn spawn_send(
+        self: &Arc<Self>,
+        c: Claimed,
+        e: Option<Endpoint>,
+        permit: OwnedSemaphorePermit,
+        tx: &mpsc::UnboundedSender<Sent>,
+    ) {
+        let me = self.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let s = me.send_claimed(&c, e.as_ref(), trigger_of(&c), None).await;
+            let _ = tx.send(s);
+            drop(permit);
+        });
     }
 
     /// Room for one more message to this endpoint, held until it is sent: only while `run`

@@ -1101,22 +1101,27 @@ mod tests {
         assert_eq!(order, vec![0, 1, 2]);
     }
 
-    /// A batch committed on its own is all or nothing, and leaves the writer ready for the next.
-    #[tokio::test]
-    async fn a_batch_committed_alone_is_undone_whole_when_a_statement_fails() {
+    /// A fresh SQLite database with one table made by `create`.
+    async fn scratch(create: &str) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
         let db = connect(&url, 2).await.unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER UNIQUE)")
-            .execute(&db)
+        sqlx::query(create).execute(&db).await.unwrap();
+        (dir, db)
+    }
+
+    async fn count_t(db: &Db) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(db)
             .await
-            .unwrap();
-        let count = || async {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
-                .fetch_one(&db)
-                .await
-                .unwrap()
-        };
+            .unwrap()
+    }
+
+    /// A batch committed on its own is all or nothing, and leaves the writer ready for the next.
+    #[tokio::test]
+    async fn a_batch_committed_alone_is_undone_whole_when_a_statement_fails() {
+        let (_dir, db) = scratch("CREATE TABLE t (x INTEGER UNIQUE)").await;
+        let count = || count_t(&db);
         let mut b = Batch::default();
         b.push("INSERT INTO t (x) VALUES (?)", vec![1i64.into()]);
         b.push("INSERT INTO t (x) VALUES (?)", vec![2i64.into()]);
@@ -1177,13 +1182,7 @@ mod tests {
     /// The rows of a batch's RETURNING statements come back, whatever runs around them.
     #[tokio::test]
     async fn a_batch_returns_the_rows_its_inserts_return() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = connect(&url, 2).await.unwrap();
-        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT UNIQUE)")
-            .execute(&db)
-            .await
-            .unwrap();
+        let (_dir, db) = scratch("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT UNIQUE)").await;
         let mut b = Batch::default();
         b.push("INSERT INTO t (x) VALUES (?)", vec!["a".into()]);
         b.push(
@@ -1207,19 +1206,8 @@ mod tests {
     /// final batch fails keeps nothing; the writer passes on ready either way.
     #[tokio::test]
     async fn an_unfinished_or_failed_transaction_keeps_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = connect(&url, 2).await.unwrap();
-        sqlx::query("CREATE TABLE t (x INTEGER UNIQUE)")
-            .execute(&db)
-            .await
-            .unwrap();
-        let count = || async {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM t")
-                .fetch_one(&db)
-                .await
-                .unwrap()
-        };
+        let (_dir, db) = scratch("CREATE TABLE t (x INTEGER UNIQUE)").await;
+        let count = || count_t(&db);
         let mut tx = begin_write(&db).await.unwrap();
         sqlx::query("INSERT INTO t (x) VALUES (1)")
             .execute(&mut *tx)

@@ -254,48 +254,32 @@ pub struct NewDelivery<'a> {
 }
 
 pub fn push_delivery(batch: &mut crate::store::Batch, d: &NewDelivery<'_>) {
-    let Some(lease_until) = d.claimed_until else {
-        batch.push(
+    let mut vals = vec![
+        d.msg_id.into(),
+        d.app_id.into(),
+        d.webhook_id.into(),
+        d.booking_id.into(),
+        d.graph.into(),
+        d.state.into(),
+        d.action.into(),
+        d.payload.into(),
+        d.now.into(),
+    ];
+    let sql = match d.claimed_until {
+        None => {
             "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
-             status, next_attempt_at, is_test, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-            vec![
-                d.msg_id.into(),
-                d.app_id.into(),
-                d.webhook_id.into(),
-                d.booking_id.into(),
-                d.graph.into(),
-                d.state.into(),
-                d.action.into(),
-                d.payload.into(),
-                d.now.into(),
-                d.is_test.into(),
-                d.now.into(),
-                d.now.into(),
-            ],
-        );
-        return;
+             next_attempt_at, status, is_test, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)"
+        }
+        Some(lease_until) => {
+            vals.push(lease_until.into());
+            "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
+             next_attempt_at, lease_until, status, is_test, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'delivering', ?, ?, ?) RETURNING id, msg_id"
+        }
     };
-    batch.push(
-        "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, \
-         status, next_attempt_at, lease_until, is_test, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'delivering', ?, ?, ?, ?, ?) RETURNING id, msg_id",
-        vec![
-            d.msg_id.into(),
-            d.app_id.into(),
-            d.webhook_id.into(),
-            d.booking_id.into(),
-            d.graph.into(),
-            d.state.into(),
-            d.action.into(),
-            d.payload.into(),
-            d.now.into(),
-            lease_until.into(),
-            d.is_test.into(),
-            d.now.into(),
-            d.now.into(),
-        ],
-    );
+    vals.extend([d.is_test.into(), d.now.into(), d.now.into()]);
+    batch.push(sql, vals);
 }
 
 pub async fn insert_delivery(conn: &mut Conn, d: &NewDelivery<'_>) -> sqlx::Result<()> {
