@@ -159,7 +159,7 @@ pub struct WriteTx(TxInner);
 
 enum TxInner {
     Sqlite(Option<WriterGuard>),
-    Postgres(sqlx::Transaction<'static, sqlx::Any>),
+    Postgres(Option<sqlx::Transaction<'static, sqlx::Any>>),
 }
 
 impl std::ops::Deref for WriteTx {
@@ -174,7 +174,7 @@ impl std::ops::Deref for WriteTx {
                     .expect("open")
                     .conn
             }
-            TxInner::Postgres(tx) => tx,
+            TxInner::Postgres(tx) => tx.as_ref().expect("held until the end"),
         }
     }
 }
@@ -183,18 +183,18 @@ impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
         match &mut self.0 {
             TxInner::Sqlite(g) => &mut g.as_mut().expect("held until the end").writer().conn,
-            TxInner::Postgres(tx) => tx,
+            TxInner::Postgres(tx) => tx.as_mut().expect("held until the end"),
         }
     }
 }
 
 impl WriteTx {
     pub async fn commit(mut self) -> sqlx::Result<()> {
-        self.finish("COMMIT").await
+        self.finish(true).await
     }
 
     pub async fn rollback(mut self) -> sqlx::Result<()> {
-        self.finish("ROLLBACK").await
+        self.finish(false).await
     }
 
     /// Runs `batch` and commits, in one hand-off to SQLite's writer (where the statements
@@ -215,28 +215,26 @@ impl WriteTx {
             }
             Err(e) => {
                 // The statements stopped at the failing one, before COMMIT.
-                let _ = self.finish("ROLLBACK").await;
+                let _ = self.finish(false).await;
                 Err(e)
             }
         }
     }
 
-    async fn finish(&mut self, sql: &str) -> sqlx::Result<()> {
+    async fn finish(&mut self, commit: bool) -> sqlx::Result<()> {
         match &mut self.0 {
             TxInner::Sqlite(g) => {
                 let mut guard = g.take().expect("held until the end");
                 let w = guard.writer();
+                let sql = if commit { "COMMIT" } else { "ROLLBACK" };
                 let r = w.conn.execute(sql).await.map(drop);
                 // A failed COMMIT leaves the transaction open; the next holder undoes it.
                 w.open = r.is_err();
                 r
             }
-            TxInner::Postgres(_) => {
-                let TxInner::Postgres(tx) = std::mem::replace(&mut self.0, TxInner::Sqlite(None))
-                else {
-                    unreachable!()
-                };
-                if sql == "COMMIT" {
+            TxInner::Postgres(tx) => {
+                let tx = tx.take().expect("held until the end");
+                if commit {
                     tx.commit().await
                 } else {
                     tx.rollback().await
@@ -289,7 +287,7 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
             }
             Ok(WriteTx(TxInner::Sqlite(Some(guard))))
         }
-        Backend::Postgres => Ok(WriteTx(TxInner::Postgres(db.begin().await?))),
+        Backend::Postgres => Ok(WriteTx(TxInner::Postgres(Some(db.begin().await?)))),
     }
 }
 
