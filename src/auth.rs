@@ -226,6 +226,30 @@ impl LoginThrottle {
     }
 }
 
+/// `BOOKHOOK_ADMIN_EMAIL` / `BOOKHOOK_ADMIN_PASSWORD` create the first account unattended.
+pub async fn create_admin_from_env(
+    db: &crate::store::Db,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<()> {
+    let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) else {
+        return Ok(());
+    };
+    if crate::store::count_users(db).await? > 0 {
+        tracing::debug!("an admin account exists; BOOKHOOK_ADMIN_EMAIL is not used");
+        return Ok(());
+    }
+    let email = validate_email(email).map_err(|m| anyhow::anyhow!("BOOKHOOK_ADMIN_EMAIL: {m}"))?;
+    validate_new_password(password.expose())
+        .map_err(|m| anyhow::anyhow!("BOOKHOOK_ADMIN_PASSWORD: {m}"))?;
+    let hash = hash_password(password.expose().to_string()).await?;
+    if let crate::store::FirstAdmin::Created { .. } =
+        crate::store::create_first_admin(db, &email, &hash).await?
+    {
+        tracing::info!(email = %email, "admin account created from the environment");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

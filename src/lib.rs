@@ -20,6 +20,8 @@ pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod fuzzing;
 #[cfg(feature = "ssr")]
+pub mod ops;
+#[cfg(feature = "ssr")]
 pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod peers;
@@ -29,6 +31,8 @@ pub mod serve;
 pub mod sessions;
 #[cfg(feature = "ssr")]
 pub mod startup;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod store;
 

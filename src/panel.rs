@@ -3,7 +3,7 @@
 
 use crate::auth::SESSION_USER_KEY;
 use crate::error::{PanelError, PanelResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{self, AppRow, UserRow};
 use leptos::prelude::use_context;
 use tower_sessions::Session;
@@ -40,6 +40,16 @@ pub async fn user_and_app(slug: &str) -> PanelResult<(AppState, UserRow, AppRow)
         .await?
         .ok_or_else(|| PanelError::not_found(&format!("The app '{slug}'")))?;
     Ok((st, user, app))
+}
+
+/// Whether the session belongs to an account that still exists (for the routes that are not
+/// server functions: the page guard and the live log).
+pub async fn is_signed_in(st: &AppState, session: &Session) -> bool {
+    let uid: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
+    match uid {
+        Some(id) => matches!(store::user_by_id(&st.db, id).await, Ok(Some(_))),
+        None => false,
+    }
 }
 
 /// Where a signed-in person lands: the first app's bookings.

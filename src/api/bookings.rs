@@ -4,7 +4,7 @@ use super::{ApiError, AppKey, JsonBody};
 use crate::domain::booking::{parse_time, Includes, Search};
 use crate::domain::graph::{Action, Graph, State};
 use crate::engine::{self, Actor, NewBooking, NewCustomer};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::bookings as sb;
 use axum::extract::{Path, Query, State as AxState};
 use axum::http::StatusCode;

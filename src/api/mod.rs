@@ -5,7 +5,7 @@ pub mod bookings;
 pub mod webhooks;
 
 use crate::engine::EngineError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{self, AppRow};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, StatusCode};

@@ -3,7 +3,7 @@
 use super::{ApiError, AppKey, JsonBody};
 use crate::domain::subscription::EventRef;
 use crate::engine::webhooks::{self as ew, WebhookInput};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::now_ms;
 use crate::store::webhooks as sw;
 use axum::extract::{Path, State};

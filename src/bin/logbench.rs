@@ -18,12 +18,11 @@ async fn main() -> anyhow::Result<()> {
     let messages = arg("--messages", 250_000);
     let per = arg("--attempts-per-message", 4);
     let dir = tempfile::tempdir()?;
-    let db = store::connect(
+    let db = store::Db::open(
         &format!("sqlite://{}", dir.path().join("log.db").display()),
         8,
     )
     .await?;
-    store::migrate(&db).await?;
     let app = store::create_app(&db, "Bench", "bench")
         .await?
         .expect("a fresh app");
@@ -55,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     let mut next = 0i64;
     while next < messages {
-        let mut tx = db.begin().await?;
+        let mut tx = store::begin_write(&db).await?;
         for i in next..(next + 10_000).min(messages) {
             let status = match i % 100 {
                 0 => "failed",

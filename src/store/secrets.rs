@@ -6,11 +6,13 @@
 //! Stored form: `enc1:` + base64(24-byte nonce ‖ ciphertext ‖ tag). A value without the prefix is
 //! a secret written before encryption existed; start-up encrypts those in place.
 
+use super::db::Db;
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
+use sqlx::Row;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -140,6 +142,59 @@ pub fn reveal(stored: &str) -> String {
 
 pub fn is_sealed(stored: &str) -> bool {
     stored.starts_with(PREFIX)
+}
+
+/// Encrypts the webhook secrets still stored in clear (written before encryption existed), and
+/// refuses to start when the stored ones do not decrypt with this key (a wrong or lost key
+/// would otherwise sign every delivery wrongly).
+pub async fn seal_webhook_secrets(db: &Db) -> anyhow::Result<()> {
+    // The first instance leaves a sealed value; every later one must open it with its key.
+    sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+        .bind(seal("bookhook key check"))
+        .execute(db)
+        .await?;
+    let check: String = sqlx::query_scalar("SELECT sealed FROM key_check WHERE id = 1")
+        .fetch_one(db)
+        .await?;
+    if open(&check).as_deref() != Some("bookhook key check") {
+        anyhow::bail!(
+            "secret_key: this database's webhook secrets are encrypted with another key \
+             (give every instance the same BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
+        );
+    }
+    let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhooks")
+        .fetch_all(db)
+        .await?;
+    for r in rows {
+        let id: String = r.get("id");
+        let secret: String = r.get("secret");
+        let previous: Option<String> = r.get("previous_secret");
+        for s in std::iter::once(&secret).chain(previous.iter()) {
+            if is_sealed(s) && open(s).is_none() {
+                anyhow::bail!(
+                    "secret_key: the webhook secrets were encrypted with another key \
+                     (set BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
+                );
+            }
+        }
+        if !is_sealed(&secret) || previous.as_deref().is_some_and(|p| !is_sealed(p)) {
+            let seal = |s: &str| {
+                if is_sealed(s) {
+                    s.to_string()
+                } else {
+                    seal(s)
+                }
+            };
+            sqlx::query("UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3 AND secret = $4")
+                .bind(seal(&secret))
+                .bind(previous.as_deref().map(seal))
+                .bind(&id)
+                .bind(&secret)
+                .execute(db)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ use crate::domain::graph::{Graph, State};
 use crate::domain::log::{LogFilter, LogPage, MessageDetail, MessageOut, STATUSES};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
-use crate::ui::settings::copy_to_clipboard;
-use crate::ui::widgets::{format_time, EmptyState, FormError};
+use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -115,7 +114,7 @@ pub fn DeliveriesPage() -> impl IntoView {
         |(s, f, b, _)| list_messages(s, f, b),
     );
     let hooks = Resource::new(move || slug.get(), crate::ui::webhooks::list_webhooks);
-    listen(
+    crate::ui::live::listen(
         slug,
         move || live.get_untracked() && before.get_untracked().is_none(),
         tick,
@@ -192,41 +191,6 @@ pub fn DeliveriesPage() -> impl IntoView {
             </Transition>
         </DevModeGate>
     }
-}
-
-/// Bumps `tick` whenever the server says this app's log changed (server-sent events) and
-/// `active()` allows it, so the page refetches.
-pub fn listen(
-    slug: Memo<String>,
-    active: impl Fn() -> bool + Send + Sync + 'static,
-    tick: RwSignal<u64>,
-) {
-    #[cfg(feature = "hydrate")]
-    {
-        let active = std::sync::Arc::new(active);
-        Effect::new(move |_| {
-            use wasm_bindgen::prelude::*;
-            use wasm_bindgen::JsCast;
-            let url = format!("/apps/{}/deliveries/live", slug.get());
-            let Ok(es) = web_sys::EventSource::new(&url) else {
-                return;
-            };
-            let active = active.clone();
-            let cb = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
-                if active() {
-                    tick.update(|t| *t += 1);
-                }
-            });
-            es.set_onmessage(Some(cb.as_ref().unchecked_ref()));
-            let holder = send_wrapper::SendWrapper::new((es, cb));
-            on_cleanup(move || {
-                let (es, _cb) = holder.take();
-                es.close();
-            });
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (slug, active, tick);
 }
 
 #[component]

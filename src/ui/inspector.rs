@@ -4,8 +4,7 @@
 
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
-use crate::ui::settings::copy_to_clipboard;
-use crate::ui::widgets::{format_time, EmptyState, FormError};
+use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -59,11 +58,11 @@ pub mod ssr {
 
     /// The bin's URL on this server. It is an IP literal of the address the server listens
     /// on, which the delivery client lets through (and nothing else of that address).
-    pub fn bin_url(st: &crate::startup::AppState, id: &str) -> String {
+    pub fn bin_url(st: &crate::state::AppState, id: &str) -> String {
         format!("http://{}/inspect/{id}", st.inspector_addr)
     }
 
-    pub async fn list(st: &crate::startup::AppState, app_id: i64) -> sqlx::Result<Vec<BinOut>> {
+    pub async fn list(st: &crate::state::AppState, app_id: i64) -> sqlx::Result<Vec<BinOut>> {
         let rows = sqlx::query(
             "SELECT b.id, b.name, b.webhook_id, w.name AS webhook_name, b.created_at, \
              (SELECT COUNT(*) FROM bin_requests r WHERE r.bin_id = b.id) AS n \
@@ -90,7 +89,7 @@ pub mod ssr {
     }
 
     pub async fn get(
-        st: &crate::startup::AppState,
+        st: &crate::state::AppState,
         app_id: i64,
         id: &str,
     ) -> sqlx::Result<Option<BinOut>> {
@@ -99,7 +98,7 @@ pub mod ssr {
 
     /// Records a request to `/inspect/{token}…`; 404 for an unknown token.
     pub async fn capture(
-        State(st): State<crate::startup::AppState>,
+        State(st): State<crate::state::AppState>,
         Path(params): Path<Vec<(String, String)>>,
         method: Method,
         uri: Uri,
@@ -453,7 +452,7 @@ pub fn BinPage() -> impl IntoView {
         |(s, b, _, _)| get_bin(s, b),
     );
     let live = RwSignal::new(true);
-    crate::ui::deliveries::listen(slug, move || live.get_untracked(), tick);
+    crate::ui::live::listen(slug, move || live.get_untracked(), tick);
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = delete.value().get() {
@@ -490,7 +489,7 @@ pub fn BinPage() -> impl IntoView {
                             <h1>{d.bin.name.clone()}</h1>
                             <div class="spacer"></div>
                             <button class="btn danger" on:click=move |_| {
-                                if crate::ui::settings::confirm("Delete this bin and the requests it recorded?") {
+                                if crate::ui::widgets::confirm("Delete this bin and the requests it recorded?") {
                                     delete.dispatch(DeleteBin { app: slug.get_untracked(), bin: id2.clone() });
                                 }
                             }>"Delete bin"</button>

@@ -4,8 +4,11 @@
 pub mod auth;
 pub mod bookings;
 pub mod deliveries;
+#[cfg(feature = "ssr")]
+pub mod guard;
 pub mod inspector;
 pub mod layout;
+pub mod live;
 pub mod settings;
 pub mod webhooks;
 pub mod widgets;

@@ -5,7 +5,7 @@
 use crate::error::PanelError;
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, PanelInfo};
-use crate::ui::widgets::{format_time, FormError};
+use crate::ui::widgets::{confirm, copy_to_clipboard, format_time, FormError};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -417,27 +417,4 @@ fn DeleteAppCard(slug: String) -> impl IntoView {
             <FormError err field="" />
         </section>
     }
-}
-
-pub fn confirm(message: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()
-            .and_then(|w| w.confirm_with_message(message).ok())
-            .unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = message;
-        true
-    }
-}
-
-pub fn copy_to_clipboard(text: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.navigator().clipboard().write_text(text);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = text;
 }

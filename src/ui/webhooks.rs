@@ -5,8 +5,7 @@ use crate::domain::graph::Graph;
 use crate::domain::subscription::{EventRef, SecretOut, WebhookOut};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
-use crate::ui::settings::copy_to_clipboard;
-use crate::ui::widgets::{format_time, EmptyState, FormError};
+use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
@@ -640,7 +639,7 @@ fn HealthCard(id: String) -> impl IntoView {
     let replay = ServerAction::<ReplayFailed>::new();
     let tick = RwSignal::new(0u64);
     let live = RwSignal::new(true);
-    crate::ui::deliveries::listen(slug, move || live.get_untracked(), tick);
+    crate::ui::live::listen(slug, move || live.get_untracked(), tick);
     let id_r = id.clone();
     let health = Resource::new(
         move || {
@@ -875,7 +874,7 @@ fn SecretCard(id: String) -> impl IntoView {
             }}
             <div class="form-actions">
                 <button class="btn" on:click=move |_| {
-                    if crate::ui::settings::confirm("Rotate the signing secret? The current one keeps working for 24 hours.") {
+                    if crate::ui::widgets::confirm("Rotate the signing secret? The current one keeps working for 24 hours.") {
                         copied.set(false);
                         rotate.dispatch(RotateWebhookSecret { app: slug.get_untracked(), id: id_o.clone() });
                     }
@@ -905,7 +904,7 @@ fn DeleteWebhookCard(id: String) -> impl IntoView {
             <h2>"Delete this webhook"</h2>
             <p class="muted">"Stops all deliveries to this URL, including retries still waiting. This cannot be undone."</p>
             <button class="btn danger" on:click=move |_| {
-                if crate::ui::settings::confirm("Delete this webhook? Deliveries still waiting are dropped.") {
+                if crate::ui::widgets::confirm("Delete this webhook? Deliveries still waiting are dropped.") {
                     delete.dispatch(DeleteWebhook { app: slug.get_untracked(), id: id.clone() });
                 }
             }>"Delete webhook"</button>

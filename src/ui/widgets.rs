@@ -1,4 +1,5 @@
-//! Small pieces shared by the pages: form errors, empty states, time formatting.
+//! Small pieces shared by the pages: form errors, empty states, time formatting, and the
+//! browser's confirm and clipboard.
 
 use crate::error::PanelError;
 use leptos::prelude::*;
@@ -58,4 +59,28 @@ pub fn format_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
+}
+
+/// Asks the person to confirm (the browser's dialog); always yes where there is no browser.
+pub fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(message).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        true
+    }
+}
+
+pub fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
 }

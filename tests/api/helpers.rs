@@ -9,7 +9,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// The real app on port 0 with its own database, and a client that keeps cookies.
 pub struct TestApp {
-    pub state: bookhook::startup::AppState,
+    pub state: bookhook::state::AppState,
     pub base: String,
     pub client: Client,
     pub db: bookhook::store::Db,
