@@ -20,6 +20,8 @@ pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod fuzzing;
 #[cfg(feature = "ssr")]
+pub mod notify;
+#[cfg(feature = "ssr")]
 pub mod ops;
 #[cfg(feature = "ssr")]
 pub mod panel;

@@ -2,6 +2,7 @@
 //! app named in the URL.
 
 use crate::auth::SESSION_USER_KEY;
+use crate::engine::EngineError;
 use crate::error::{PanelError, PanelResult};
 use crate::state::AppState;
 use crate::store::{self, AppRow, UserRow};
@@ -61,17 +62,13 @@ pub async fn landing_path(st: &AppState) -> PanelResult<String> {
     })
 }
 
-/// An API or engine refusal as the panel shows it: same message, same field.
-pub fn from_api(e: crate::api::ApiError) -> PanelError {
-    match (e.status.as_u16(), e.field) {
-        (500.., _) => PanelError::internal(e.message),
-        (_, Some(f)) => PanelError::field(&f, e.message),
-        (404, None) => PanelError::not_found(e.message.trim_end_matches(" was not found.")),
-        (409, None) => PanelError::conflict(None, e.message),
-        (_, None) => PanelError::bad_request(e.message),
+/// An engine refusal as the panel shows it: the same message, on the same field, as the API's.
+pub fn from_engine(e: EngineError) -> PanelError {
+    match e {
+        EngineError::Invalid { field, message } => PanelError::field(&field, message),
+        EngineError::NotFound(what) => PanelError::not_found(what),
+        EngineError::Transition(t) => PanelError::field("action", t.to_string()),
+        EngineError::Conflict(m) => PanelError::conflict(None, m),
+        EngineError::Db(e) => PanelError::internal(e),
     }
-}
-
-pub fn from_engine(e: crate::engine::EngineError) -> PanelError {
-    from_api(e.into())
 }

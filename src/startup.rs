@@ -3,6 +3,8 @@
 
 use crate::auth::{self, LoginThrottle};
 use crate::config::Settings;
+use crate::engine::Engine;
+use crate::notify::Notifier;
 use crate::ops;
 use crate::sessions::Sessions;
 use crate::state::AppState;
@@ -69,48 +71,34 @@ impl Application {
         }
         crate::delivery::ssrf::register_inspector(inspector_addr);
         let settings = Arc::new(settings);
-        let wake = Arc::new(tokio::sync::Notify::new());
         let metrics = Arc::new(crate::delivery::metrics::Metrics::default());
-        let (changes, _) = tokio::sync::broadcast::channel(1024);
         let peers_stop = CancellationToken::new();
-        let peers = match store::Backend::of(&db) {
-            store::Backend::Postgres => Some(
-                crate::peers::start(
-                    &settings.database_url,
-                    wake.clone(),
-                    changes.clone(),
-                    peers_stop.clone(),
-                )
-                .await
-                .context("listening for the other instances")?,
-            ),
-            store::Backend::Sqlite => None,
+        let notifier = match db.backend() {
+            store::Backend::Postgres => {
+                Notifier::shared(&settings.database_url, peers_stop.clone())
+                    .await
+                    .context("listening for the other instances")?
+            }
+            store::Backend::Sqlite => Notifier::local(),
         };
-        let mut worker = worker_for(
-            &db,
-            &settings,
-            wake.clone(),
+        let worker = Arc::new(worker_for(&db, &settings, &notifier, metrics.clone())?);
+        let engine = Engine::new(
+            db.clone(),
+            notifier.clone(),
             metrics.clone(),
-            changes.clone(),
-        )?;
-        worker.peers = peers.clone();
-        let worker = Arc::new(worker);
+            Some(worker.clone()),
+            settings.allowed_target_subnets.clone(),
+        );
         let state = AppState {
-            bookings: crate::engine::commit::Committer::start(
-                db.clone(),
-                metrics.clone(),
-                Some(worker.clone()),
-            ),
             db,
             settings,
             leptos_options,
             throttle: Arc::new(LoginThrottle::default()),
-            wake,
             metrics,
             worker,
-            changes,
+            notifier,
+            engine,
             inspector_addr,
-            peers,
         };
         let router = router(state.clone(), session_store.clone());
         Ok(Self {
@@ -150,20 +138,19 @@ impl Application {
             Ok(())
         });
 
-        let db = self.state.db.clone();
+        let engine = self.state.engine.clone();
         let stop = shutdown.clone();
-        let wake = self.state.wake.clone();
         tasks.spawn(async move {
-            crate::engine::run_scheduler(db, wake, stop).await;
+            engine.run_scheduler(stop).await;
             Ok(())
         });
 
         let db = self.state.db.clone();
         let stop = shutdown.clone();
-        let wake = self.state.wake.clone();
+        let notifier = self.state.notifier.clone();
         let retention = Duration::from_secs(self.state.settings.retention_days * 24 * 3600);
         tasks.spawn(async move {
-            crate::delivery::housekeeping::run(db, retention, wake, stop).await;
+            crate::delivery::housekeeping::run(db, retention, notifier, stop).await;
             Ok(())
         });
 
@@ -255,13 +242,12 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         .with_state(state)
 }
 
-/// The delivery worker as the settings describe it, sharing the state's wake-up and metrics.
+/// The delivery worker as the settings describe it, announcing through `notifier`.
 pub fn worker_for(
     db: &Db,
     s: &Settings,
-    wake: Arc<tokio::sync::Notify>,
+    notifier: &Notifier,
     metrics: Arc<crate::delivery::metrics::Metrics>,
-    changes: tokio::sync::broadcast::Sender<i64>,
 ) -> anyhow::Result<crate::delivery::worker::Worker> {
     let cfg = crate::delivery::worker::WorkerConfig {
         schedule: s.retry_schedule.clone(),
@@ -270,6 +256,7 @@ pub fn worker_for(
         max_per_endpoint: s.delivery_concurrency_per_endpoint,
         disable_after: Duration::from_secs(s.disable_failing_after_hours * 3600),
     };
+    let (wake, changes, peers) = notifier.worker_parts();
     let mut w = crate::delivery::worker::Worker::new(
         db.clone(),
         s.allowed_target_subnets.clone(),
@@ -278,6 +265,7 @@ pub fn worker_for(
         metrics,
     )?;
     w.changes = Some(changes);
+    w.peers = peers;
     Ok(w)
 }
 

@@ -103,13 +103,7 @@ pub async fn create_webhook(
             "url is required: where to POST the bookings.",
         ));
     }
-    let h = ew::create(
-        &st.db,
-        &st.settings.allowed_target_subnets,
-        key.app.id,
-        input,
-    )
-    .await?;
+    let h = st.engine.create_webhook(key.app.id, input).await?;
     Ok((StatusCode::CREATED, data(h.out(None))).into_response())
 }
 
@@ -131,14 +125,7 @@ pub async fn update_webhook(
     JsonBody(body): JsonBody<WebhookIn>,
 ) -> Result<Json<Value>, ApiError> {
     let input = body.into_input()?;
-    let h = ew::update(
-        &st.db,
-        &st.settings.allowed_target_subnets,
-        key.app.id,
-        &id,
-        input,
-    )
-    .await?;
+    let h = st.engine.update_webhook(key.app.id, &id, input).await?;
     Ok(data(h.out(None)))
 }
 
@@ -147,7 +134,7 @@ pub async fn delete_webhook(
     key: AppKey,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    ew::delete(&st.db, key.app.id, &id).await?;
+    st.engine.delete_webhook(key.app.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,5 +152,5 @@ pub async fn rotate_secret(
     key: AppKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(data(ew::rotate_secret(&st.db, key.app.id, &id).await?))
+    Ok(data(st.engine.rotate_secret(key.app.id, &id).await?))
 }

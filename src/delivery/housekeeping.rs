@@ -3,9 +3,7 @@
 
 use crate::store::{now_ms, Db};
 use sqlx::Row;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 const BATCH: i64 = 200;
@@ -143,12 +141,17 @@ pub async fn purge(db: &Db, cutoff: i64) -> sqlx::Result<u64> {
 }
 
 /// Runs replays as they come (every second while any runs) and retention once an hour.
-pub async fn run(db: Db, retention: Duration, wake: Arc<Notify>, stop: CancellationToken) {
+pub async fn run(
+    db: Db,
+    retention: Duration,
+    notifier: crate::notify::Notifier,
+    stop: CancellationToken,
+) {
     let mut last_purge = 0i64;
     loop {
         match replay_step(&db).await {
             Ok(0) => {}
-            Ok(_) => wake.notify_one(),
+            Ok(_) => notifier.wake_worker(),
             Err(e) => tracing::error!(error = %e, "bulk replay step failed"),
         }
         let now = now_ms();

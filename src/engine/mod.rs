@@ -1,19 +1,134 @@
-//! Applying booking actions: each creation or transition is one transaction that moves the
-//! state, writes the booking log and computes the next engine-driven action; and the scheduler
-//! step that applies due timeouts and auto-completes.
+//! The use cases: creating a booking and applying its actions (each one transaction that moves
+//! the state, writes the booking log and the outbox), the scheduler that applies due timeouts
+//! and auto-completes, and managing webhooks. The API, the panel and the scheduler call them
+//! the same way, through [`Engine`].
 
-use crate::delivery::worker::Handoff;
-use crate::domain::booking::{next_due, rfc3339, BookingOut, BookingSettings, Includes, LogOut};
-use crate::domain::graph::{Action, Graph, State, TransitionError};
+pub mod check;
+pub mod commit;
 pub mod webhooks;
 
+use crate::delivery::metrics::Metrics;
+use crate::delivery::worker::{Handoff, Worker};
+use crate::domain::booking::{next_due, rfc3339, BookingOut, BookingSettings, Includes, LogOut};
+use crate::domain::graph::{Action, Graph, State, TransitionError};
+use crate::domain::webhook::TargetPolicy;
+use crate::notify::Notifier;
 use crate::store::bookings::{self as sb, BookingRow};
 use crate::store::webhooks as sw;
 use crate::store::Conn;
 use crate::store::{now_ms, AppRow, Batch, Db};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-pub mod commit;
+use std::sync::Arc;
+
+/// The use cases over one database. Each one that writes messages commits them, then
+/// announces them (the worker sends them, live logs refresh). Cloning it shares the same
+/// group-commit writer.
+#[derive(Clone)]
+pub struct Engine {
+    db: Db,
+    notifier: Notifier,
+    bookings: commit::Committer,
+    /// Where webhooks may point.
+    policy: TargetPolicy,
+}
+
+impl Engine {
+    /// New messages go straight to `worker` while it runs and has room (see [`Handoff`]).
+    pub fn new(
+        db: Db,
+        notifier: Notifier,
+        metrics: Arc<Metrics>,
+        worker: Option<Arc<Worker>>,
+        policy: TargetPolicy,
+    ) -> Self {
+        Self {
+            bookings: commit::Committer::start(db.clone(), metrics, worker),
+            db,
+            notifier,
+            policy,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Creates a booking in its graph's first state (in the next group's transaction).
+    pub async fn create_booking(
+        &self,
+        app: &AppRow,
+        nb: NewBooking,
+        actor: &Actor,
+    ) -> Result<BookingOut, EngineError> {
+        let out = self.bookings.create_booking(app, nb, actor).await?;
+        self.notifier.messages_written(app.id);
+        Ok(out)
+    }
+
+    /// Applies `action` to a booking of this app; returns the booking afterwards.
+    /// `details` is the action's body (`{"message": …}` for decline, `{"payment_id": …}` for pay).
+    pub async fn apply_action(
+        &self,
+        app_id: i64,
+        booking_id: &str,
+        action: Action,
+        details: Map<String, Value>,
+        actor: &Actor,
+    ) -> Result<BookingOut, EngineError> {
+        let out = apply_action(&self.db, app_id, booking_id, action, details, actor).await?;
+        self.notifier.messages_written(app_id);
+        Ok(out)
+    }
+
+    /// Replaces a booking's meta (no transition, no message).
+    pub async fn update_meta(
+        &self,
+        app_id: i64,
+        booking_id: &str,
+        meta: Map<String, Value>,
+    ) -> Result<BookingOut, EngineError> {
+        update_meta(&self.db, app_id, booking_id, meta).await
+    }
+
+    /// Deletes a booking in a final state.
+    pub async fn delete_booking(&self, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
+        delete_booking(&self.db, app_id, booking_id).await
+    }
+
+    /// One scheduler step: applies every engine action due at `now` (at most `limit`), each in
+    /// its own transaction, and announces them. Returns how many were applied.
+    pub async fn run_due(&self, now: i64, limit: i64) -> Result<usize, EngineError> {
+        let apps = run_due(&self.db, now, limit).await?;
+        for app_id in dedup(apps.clone()) {
+            self.notifier.messages_written(app_id);
+        }
+        Ok(apps.len())
+    }
+
+    /// The scheduler loop: runs due actions, then sleeps until the next is due (at most 5 s).
+    pub async fn run_scheduler(&self, stop: tokio_util::sync::CancellationToken) {
+        loop {
+            if let Err(e) = self.run_due(now_ms(), 500).await {
+                tracing::error!(error = %e, "applying due booking actions failed");
+            }
+            let wait = match sb::next_due_at(&self.db).await {
+                Ok(Some(t)) => (t - now_ms()).clamp(10, 5_000),
+                _ => 5_000,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+}
+
+fn dedup(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
 
 /// Who applied an action, as the booking log records it.
 #[derive(Clone, Debug)]
@@ -123,23 +238,11 @@ pub fn available_actions(b: &BookingRow) -> Vec<String> {
 }
 
 async fn payment_window_ms(conn: &mut Conn, app_id: i64) -> sqlx::Result<i64> {
-    let secs: i64 = sqlx::query_scalar("SELECT payment_window_seconds FROM apps WHERE id = $1")
-        .bind(app_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(secs * 1000)
+    Ok(sb::payment_window_secs(conn, app_id).await? * 1000)
 }
 
-pub async fn create_booking(
-    db: &Db,
-    app: &AppRow,
-    nb: NewBooking,
-    actor: &Actor,
-) -> Result<BookingOut, EngineError> {
-    create_booking_handing(db, Handoff::none(), app, nb, actor).await
-}
-
-/// [`create_booking`], its new messages handed to the worker as `handoff` allows.
+/// Creates a booking in a transaction of its own, its new messages handed to the worker as
+/// `handoff` allows.
 pub async fn create_booking_handing(
     db: &Db,
     mut handoff: Handoff,
@@ -432,9 +535,7 @@ async fn ensure_free_seat(conn: &mut Conn, owner: &BookingRow) -> Result<(), Eng
     Ok(())
 }
 
-/// Applies `action` to a booking of this app; returns the booking afterwards.
-/// `details` is the action's body (`{"message": …}` for decline, `{"payment_id": …}` for pay).
-pub async fn apply_action(
+async fn apply_action(
     db: &Db,
     app_id: i64,
     booking_id: &str,
@@ -574,8 +675,7 @@ async fn transition(
     Ok(())
 }
 
-/// Replaces a booking's meta.
-pub async fn update_meta(
+async fn update_meta(
     db: &Db,
     app_id: i64,
     booking_id: &str,
@@ -594,8 +694,7 @@ pub async fn update_meta(
     Ok(out)
 }
 
-/// Deletes a booking in a final state.
-pub async fn delete_booking(db: &Db, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
+async fn delete_booking(db: &Db, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
     let mut tx = sb::begin_write(db).await?;
     let b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
@@ -611,11 +710,11 @@ pub async fn delete_booking(db: &Db, app_id: i64, booking_id: &str) -> Result<()
     Ok(())
 }
 
-/// One scheduler step: applies every engine action due at `now` (at most `limit`), each in its
-/// own transaction. A booking whose due action no longer fits its state only loses the due mark.
-/// Returns how many actions were applied.
-pub async fn run_due(db: &Db, now: i64, limit: i64) -> Result<usize, EngineError> {
-    let mut applied = 0;
+/// Applies every engine action due at `now` (at most `limit`), each in its own transaction. A
+/// booking whose due action no longer fits its state only loses the due mark. Returns the app
+/// of each action applied.
+async fn run_due(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, EngineError> {
+    let mut applied = Vec::new();
     for (app_id, id) in sb::due(db, now, limit).await? {
         let mut tx = sb::begin_write(db).await?;
         let Some(b) = sb::booking_for_update(&mut tx, app_id, &id).await? else {
@@ -646,39 +745,13 @@ pub async fn run_due(db: &Db, now: i64, limit: i64) -> Result<usize, EngineError
                     window,
                 )
                 .await?;
-                applied += 1;
+                applied.push(app_id);
             }
             _ => {
-                sqlx::query("UPDATE bookings SET due_action = NULL, due_at = NULL WHERE id = $1")
-                    .bind(&b.id)
-                    .execute(&mut *tx)
-                    .await?;
+                sb::clear_due(&mut tx, &b.id).await?;
             }
         }
         tx.commit().await?;
     }
     Ok(applied)
-}
-
-/// The scheduler loop: runs due actions, then sleeps until the next is due (at most 5 s).
-pub async fn run_scheduler(
-    db: Db,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        match run_due(&db, now_ms(), 500).await {
-            Ok(0) => {}
-            Ok(_) => wake.notify_one(),
-            Err(e) => tracing::error!(error = %e, "applying due booking actions failed"),
-        }
-        let wait = match sb::next_due_at(&db).await {
-            Ok(Some(t)) => (t - now_ms()).clamp(10, 5_000),
-            _ => 5_000,
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_millis(wait as u64)) => {}
-            _ = stop.cancelled() => return,
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! Managing webhooks: the checks every create and edit passes, whether it comes from the API or
 //! the panel, and secret rotation.
 
-use super::EngineError;
+use super::{Engine, EngineError};
 use crate::domain::subscription::{parse_events, EventRef, SecretOut};
 use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
 use crate::store::webhooks::{self as sw, WebhookRow};
@@ -21,6 +21,60 @@ pub struct WebhookInput {
     /// `Some(None)` removes the limit.
     pub rate_limit_per_second: Option<Option<i64>>,
     pub ordered: Option<bool>,
+}
+
+impl Engine {
+    /// Creates a webhook of this app, its fields checked as every create is.
+    pub async fn create_webhook(
+        &self,
+        app_id: i64,
+        input: WebhookInput,
+    ) -> Result<WebhookRow, EngineError> {
+        create(&self.db, &self.policy, app_id, input).await
+    }
+
+    /// Changes the fields given of a webhook of this app.
+    pub async fn update_webhook(
+        &self,
+        app_id: i64,
+        id: &str,
+        input: WebhookInput,
+    ) -> Result<WebhookRow, EngineError> {
+        update(&self.db, &self.policy, app_id, id, input).await
+    }
+
+    /// Re-enables a disabled webhook; the messages it held are sent now.
+    pub async fn enable_webhook(&self, app_id: i64, id: &str) -> Result<WebhookRow, EngineError> {
+        let input = WebhookInput {
+            enabled: Some(true),
+            ..Default::default()
+        };
+        let h = update(&self.db, &self.policy, app_id, id, input).await?;
+        self.notifier.messages_written(app_id);
+        Ok(h)
+    }
+
+    pub async fn delete_webhook(&self, app_id: i64, id: &str) -> Result<(), EngineError> {
+        delete(&self.db, app_id, id).await
+    }
+
+    /// A new signing secret; the old one keeps signing beside it for 24 hours.
+    pub async fn rotate_secret(&self, app_id: i64, id: &str) -> Result<SecretOut, EngineError> {
+        rotate_secret(&self.db, app_id, id).await
+    }
+
+    /// Sends a test event to a webhook through the real pipeline; returns its message id.
+    pub async fn send_test(
+        &self,
+        app_id: i64,
+        id: &str,
+        graph: &str,
+        state: &str,
+    ) -> Result<String, EngineError> {
+        let msg_id = send_test(&self.db, app_id, id, graph, state).await?;
+        self.notifier.messages_written(app_id);
+        Ok(msg_id)
+    }
 }
 
 async fn check_fields(

@@ -676,3 +676,20 @@ pub async fn list_bookings(
     .await?;
     Ok((rows.iter().map(booking_row).collect(), total))
 }
+
+/// The app's payment window: how long an unpaid booking waits for its payment.
+pub async fn payment_window_secs(conn: &mut Conn, app_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT payment_window_seconds FROM apps WHERE id = $1")
+        .bind(app_id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Forgets a booking's due action (it no longer fits the booking's state).
+pub async fn clear_due(conn: &mut Conn, booking_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE bookings SET due_action = NULL, due_at = NULL WHERE id = $1")
+        .bind(booking_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

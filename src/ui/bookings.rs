@@ -126,8 +126,8 @@ pub async fn create_booking(
     #[server(default)] max_seats: String,
     #[server(default)] owner_booking_id: String,
 ) -> PanelResult<String> {
-    use crate::api::bookings::{check_booking, BookingIn, CustomerIn, RelatedIn, SettingsIn};
-    use crate::engine::{self, Actor};
+    use crate::engine::check::{check_booking, BookingIn, CustomerIn, RelatedIn, SettingsIn};
+    use crate::engine::Actor;
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
     let utc = |s: &str| {
@@ -165,11 +165,12 @@ pub async fn create_booking(
         }),
         ..Default::default()
     };
-    let nb = check_booking(input).map_err(crate::panel::from_api)?;
-    let out = engine::create_booking(&st.db, &app, nb, &Actor::admin(user.id, &user.email))
+    let nb = check_booking(input).map_err(crate::panel::from_engine)?;
+    let out = st
+        .engine
+        .create_booking(&app, nb, &Actor::admin(user.id, &user.email))
         .await
         .map_err(crate::panel::from_engine)?;
-    st.committed(app.id);
     let path = format!("/apps/{}/bookings/{}", app.slug, out.id);
     leptos_axum::redirect(&path);
     Ok(out.id)
@@ -198,7 +199,7 @@ pub async fn apply_booking_action(
     #[server(default)] payment_id: String,
 ) -> PanelResult<BookingOut> {
     use crate::domain::graph::Action;
-    use crate::engine::{self, Actor};
+    use crate::engine::Actor;
     use crate::panel;
     use serde_json::{Map, Value};
     let (st, user, app) = panel::user_and_app(&app).await?;
@@ -216,17 +217,17 @@ pub async fn apply_booking_action(
             Value::String(payment_id.trim().chars().take(200).collect()),
         );
     }
-    let out = engine::apply_action(
-        &st.db,
-        app.id,
-        &id,
-        action,
-        details,
-        &Actor::admin(user.id, &user.email),
-    )
-    .await
-    .map_err(crate::panel::from_engine)?;
-    st.committed(app.id);
+    let out = st
+        .engine
+        .apply_action(
+            app.id,
+            &id,
+            action,
+            details,
+            &Actor::admin(user.id, &user.email),
+        )
+        .await
+        .map_err(crate::panel::from_engine)?;
     Ok(out)
 }
 

@@ -114,10 +114,7 @@ pub mod ssr {
         };
         match record(&st.db, &token, &method, &uri, &headers, &body).await {
             Ok(Some(app_id)) => {
-                let _ = st.changes.send(app_id);
-                if let Some(p) = &st.peers {
-                    p.tell(app_id, false);
-                }
+                st.notifier.log_changed([app_id]);
                 (
                     StatusCode::OK,
                     axum::Json(serde_json::json!({"received": true})),

@@ -66,7 +66,7 @@ pub mod ssr {
             Ok(None) => return StatusCode::NOT_FOUND.into_response(),
             Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
         };
-        let rx = st.changes.subscribe();
+        let rx = st.notifier.subscribe();
         let stream = futures::stream::unfold(rx, move |mut rx| async move {
             use tokio::sync::broadcast::error::RecvError;
             loop {

@@ -189,7 +189,7 @@ pub async fn reenable_webhook(app: String, id: String) -> PanelResult<()> {
     )
     .await
     .map_err(panel::from_engine)?;
-    st.committed(app.id);
+    st.notifier.messages_written(app.id);
     Ok(())
 }
 
@@ -237,7 +237,7 @@ pub async fn send_test_event(
     let msg = crate::engine::webhooks::send_test(&st.db, app.id, &id, &graph, &state)
         .await
         .map_err(panel::from_engine)?;
-    st.committed(app.id);
+    st.notifier.messages_written(app.id);
     Ok(msg)
 }
 

@@ -1,7 +1,6 @@
 //! The booking engine through the real HTTP API.
 
 use crate::helpers::*;
-use bookhook::engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -229,18 +228,22 @@ async fn unpaid_bookings_time_out_once_after_the_payment_window() {
     let id = b["id"].as_str().unwrap();
     let now = bookhook::store::now_ms();
     assert_eq!(
-        engine::run_due(&app.db, now + 60_000, 100).await.unwrap(),
+        app.state.engine.run_due(now + 60_000, 100).await.unwrap(),
         0,
         "not yet"
     );
     assert_eq!(
-        engine::run_due(&app.db, now + 5 * 60_000 + 1_000, 100)
+        app.state
+            .engine
+            .run_due(now + 5 * 60_000 + 1_000, 100)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        engine::run_due(&app.db, now + 10 * 60_000, 100)
+        app.state
+            .engine
+            .run_due(now + 10 * 60_000, 100)
             .await
             .unwrap(),
         0,
@@ -260,7 +263,9 @@ async fn unpaid_bookings_time_out_once_after_the_payment_window() {
         json!({"pay": {"payment_id": "pi_123"}}),
     )
     .await;
-    engine::run_due(&app.db, now + 10 * 60_000, 100)
+    app.state
+        .engine
+        .run_due(now + 10 * 60_000, 100)
         .await
         .unwrap();
     let (_, got) = api.get(&format!("/bookings/{pid}?include=logs")).await;
@@ -281,13 +286,17 @@ async fn bookings_auto_complete_an_hour_after_they_end_unless_disabled() {
         .await;
     let end = bookhook::domain::booking::parse_time("2030-01-10T11:00:00Z").unwrap();
     assert_eq!(
-        engine::run_due(&app.db, end + 59 * 60_000, 100)
+        app.state
+            .engine
+            .run_due(end + 59 * 60_000, 100)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        engine::run_due(&app.db, end + 61 * 60_000, 100)
+        app.state
+            .engine
+            .run_due(end + 61 * 60_000, 100)
             .await
             .unwrap(),
         1
@@ -316,7 +325,7 @@ async fn due_actions_survive_a_restart() {
 
     let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
     let later = bookhook::store::now_ms() + 6 * 60_000;
-    assert_eq!(engine::run_due(&again.db, later, 100).await.unwrap(), 1);
+    assert_eq!(again.state.engine.run_due(later, 100).await.unwrap(), 1);
     let state: String = sqlx::query_scalar("SELECT state FROM bookings WHERE id = $1")
         .bind(b["id"].as_str().unwrap())
         .fetch_one(&again.db)

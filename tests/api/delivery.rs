@@ -51,7 +51,7 @@ fn worker(app: &TestApp, cfg: WorkerConfig, policy: TargetPolicy) -> Worker {
         app.db.clone(),
         policy,
         cfg,
-        app.state.wake.clone(),
+        app.state.worker.wake.clone(),
         app.state.metrics.clone(),
     )
     .unwrap()
@@ -1203,10 +1203,13 @@ async fn a_new_message_goes_straight_to_the_running_worker() {
     assert_eq!(st, 201, "{ordered}");
     let ordered = ordered["data"]["id"].as_str().unwrap().to_string();
     let w = Arc::new(worker(&s.app, WorkerConfig::default(), local()));
-    let committer = bookhook::engine::commit::Committer::start(
+    // A notifier of its own: nothing wakes `w`, which must get the new messages handed over.
+    let engine = bookhook::engine::Engine::new(
         s.app.db.clone(),
+        bookhook::notify::Notifier::local(),
         s.app.state.metrics.clone(),
         Some(w.clone()),
+        local(),
     );
     let demo = bookhook::store::app_by_slug(&s.app.db, "demo")
         .await
@@ -1218,11 +1221,7 @@ async fn a_new_message_goes_straight_to_the_running_worker() {
         let nb = bookhook::api::bookings::check_booking(serde_json::from_value(body).unwrap())
             .ok()
             .unwrap();
-        committer
-            .create_booking(&demo, nb, &actor)
-            .await
-            .unwrap()
-            .id
+        engine.create_booking(&demo, nb, &actor).await.unwrap().id
     };
     let statuses = |booking: String| {
         let db = s.app.db.clone();

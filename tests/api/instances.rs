@@ -284,7 +284,6 @@ async fn two_instances_applying_due_timeouts_apply_each_once() {
         return;
     }
     use crate::helpers::{spawn_app_with, test_settings};
-    use bookhook::engine;
     let dir = tempfile::tempdir().unwrap();
     let settings = test_settings(dir.path());
     let a = spawn_app_with(settings.clone(), dir).await;
@@ -301,8 +300,8 @@ async fn two_instances_applying_due_timeouts_apply_each_once() {
     // Both instances' schedulers find the same due timeouts at once.
     let later = bookhook::store::now_ms() + 10 * 60_000;
     let (x, y) = tokio::join!(
-        engine::run_due(&a.db, later, 500),
-        engine::run_due(&b.db, later, 500)
+        a.state.engine.run_due(later, 500),
+        b.state.engine.run_due(later, 500)
     );
     let (x, y) = (x.unwrap(), y.unwrap());
     assert_eq!(x + y, N, "applied {x} on A and {y} on B");

@@ -678,8 +678,8 @@ async fn calls_queued_together_are_one_commit() {
     let before = app.state.metrics.booking_commits();
     let calls = (0..30).map(|i| {
         let nb = new(if i == 7 { "no-such-resource" } else { &res }, i);
-        let (committer, demo, actor) = (&app.state.bookings, &demo, &actor);
-        async move { committer.create_booking(demo, nb, actor).await }
+        let (engine, demo, actor) = (&app.state.engine, &demo, &actor);
+        async move { engine.create_booking(demo, nb, actor).await }
     });
     // Every call is queued at the first poll, while the writer is held here.
     let busy = bookhook::store::write_slot(&app.db).await.unwrap();
