@@ -3,6 +3,7 @@
 
 use crate::auth::{self, LoginThrottle};
 use crate::config::Settings;
+use crate::domain::webhook::TargetPolicy;
 use crate::engine::Engine;
 use crate::notify::Notifier;
 use crate::ops;
@@ -69,7 +70,6 @@ impl Application {
         if inspector_addr.ip().is_unspecified() {
             inspector_addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
         }
-        crate::delivery::ssrf::register_inspector(inspector_addr);
         let settings = Arc::new(settings);
         let metrics = Arc::new(crate::delivery::metrics::Metrics::default());
         let peers_stop = CancellationToken::new();
@@ -81,13 +81,24 @@ impl Application {
             }
             store::Backend::Sqlite => Notifier::local(),
         };
-        let worker = Arc::new(worker_for(&db, &settings, &notifier, metrics.clone())?);
+        // Where webhooks may point: the settings' ranges and this server's own bins.
+        let targets = settings
+            .allowed_target_subnets
+            .clone()
+            .with_inspector(inspector_addr);
+        let worker = Arc::new(worker_for(
+            &db,
+            &settings,
+            targets.clone(),
+            &notifier,
+            metrics.clone(),
+        )?);
         let engine = Engine::new(
             db.clone(),
             notifier.clone(),
             metrics.clone(),
             Some(worker.clone()),
-            settings.allowed_target_subnets.clone(),
+            targets,
         );
         let state = AppState {
             db,
@@ -246,6 +257,7 @@ fn router(state: AppState, session_store: Sessions) -> Router {
 pub fn worker_for(
     db: &Db,
     s: &Settings,
+    targets: TargetPolicy,
     notifier: &Notifier,
     metrics: Arc<crate::delivery::metrics::Metrics>,
 ) -> anyhow::Result<crate::delivery::worker::Worker> {
@@ -257,13 +269,7 @@ pub fn worker_for(
         disable_after: Duration::from_secs(s.disable_failing_after_hours * 3600),
     };
     let (wake, changes, peers) = notifier.worker_parts();
-    let mut w = crate::delivery::worker::Worker::new(
-        db.clone(),
-        s.allowed_target_subnets.clone(),
-        cfg,
-        wake,
-        metrics,
-    )?;
+    let mut w = crate::delivery::worker::Worker::new(db.clone(), targets, cfg, wake, metrics)?;
     w.changes = Some(changes);
     w.peers = peers;
     Ok(w)

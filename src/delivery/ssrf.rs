@@ -1,40 +1,13 @@
 //! Refusing webhook targets that resolve to non-public addresses (unless allowed).
 
 use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-
-/// The addresses this process's own request inspector listens on. Deliveries to
-/// `http://<one of them>/inspect/…` are let through whatever the policy, so bins work out of
-/// the box; nothing else at that address (or any other private one) is.
-static INSPECTORS: Mutex<Vec<SocketAddr>> = Mutex::new(Vec::new());
-
-pub fn register_inspector(addr: SocketAddr) {
-    let mut v = INSPECTORS.lock().unwrap_or_else(|e| e.into_inner());
-    if !v.contains(&addr) {
-        v.push(addr);
-    }
-}
-
-/// Whether this URL is a bin of this process's own inspector.
-pub fn is_own_inspector(url: &WebhookUrl) -> bool {
-    let Host::Ip(ip) = url.host() else {
-        return false;
-    };
-    let addr = SocketAddr::new(ip, url.port());
-    url.scheme() == "http"
-        && url.as_url().path().starts_with("/inspect/")
-        && INSPECTORS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&addr)
-}
+use std::net::IpAddr;
 
 /// Resolves the URL's host and refuses it if any address is not allowed by `policy`.
 /// A name that does not resolve now is accepted here: the delivery client resolves and checks
 /// again at connect time, which is what stops DNS rebinding anyway.
 pub async fn check_url(policy: &TargetPolicy, url: &WebhookUrl) -> Result<(), String> {
-    if is_own_inspector(url) {
+    if policy.is_own_inspector(url) {
         return Ok(());
     }
     let addrs: Vec<IpAddr> = match url.host() {

@@ -354,7 +354,7 @@ impl Worker {
         // IP literals never reach the resolver, so they are checked here.
         if let Ok(u) = WebhookUrl::parse(&e.url) {
             if let Host::Ip(ip) = u.host() {
-                if !self.policy.allows(ip) && !super::ssrf::is_own_inspector(&u) {
+                if !self.policy.allows(ip) && !self.policy.is_own_inspector(&u) {
                     return Sent::error(
                         c,
                         trigger,

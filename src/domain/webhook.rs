@@ -316,15 +316,40 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Kind> {
 }
 
 /// Which addresses webhooks may call: every public address, plus the subnets an operator listed
-/// on purpose (an internal receiver, a test server on loopback).
+/// on purpose (an internal receiver, a test server on loopback), plus the bins of this server's
+/// own request inspector.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
     allowed: Vec<IpNet>,
+    /// Where this server's request inspector listens: `http://<it>/inspect/…` is let through
+    /// whatever the ranges, so bins work out of the box; nothing else at that address is.
+    inspector: Option<std::net::SocketAddr>,
 }
 
 impl TargetPolicy {
     pub fn new(allowed: Vec<IpNet>) -> TargetPolicy {
-        TargetPolicy { allowed }
+        TargetPolicy {
+            allowed,
+            inspector: None,
+        }
+    }
+
+    /// The same policy, letting through the bins of the inspector listening at `addr`.
+    pub fn with_inspector(self, addr: std::net::SocketAddr) -> TargetPolicy {
+        TargetPolicy {
+            inspector: Some(addr),
+            ..self
+        }
+    }
+
+    /// Whether this URL is a bin of this server's own inspector.
+    pub fn is_own_inspector(&self, url: &WebhookUrl) -> bool {
+        let Host::Ip(ip) = url.host() else {
+            return false;
+        };
+        url.scheme() == "http"
+            && url.as_url().path().starts_with("/inspect/")
+            && self.inspector == Some(std::net::SocketAddr::new(ip, url.port()))
     }
 
     /// Parses the allowed_target_subnets setting: comma-separated CIDRs such as
@@ -349,7 +374,7 @@ impl TargetPolicy {
             // Host bits are dropped so that the stored list shows what it actually matches.
             allowed.push(net.trunc());
         }
-        Ok(TargetPolicy { allowed })
+        Ok(TargetPolicy::new(allowed))
     }
 
     pub fn allowed(&self) -> &[IpNet] {

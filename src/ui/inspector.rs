@@ -338,7 +338,7 @@ pub async fn get_bin(app: String, bin: String) -> PanelResult<BinDetail> {
 pub async fn webhook_for_bin(app: String, bin: String) -> PanelResult<String> {
     use crate::domain::graph::Graph;
     use crate::domain::subscription::EventRef;
-    use crate::engine::webhooks::{self as ew, WebhookInput};
+    use crate::engine::webhooks::WebhookInput;
     use crate::error::PanelError;
     use crate::panel;
     let (st, _, app) = panel::user_and_app(&app).await?;
@@ -349,19 +349,19 @@ pub async fn webhook_for_bin(app: String, bin: String) -> PanelResult<String> {
         .iter()
         .flat_map(|g| g.states().into_iter().map(move |s| EventRef::new(*g, s)))
         .collect();
-    let h = ew::create(
-        &st.db,
-        &st.settings.allowed_target_subnets,
-        app.id,
-        WebhookInput {
-            name: Some(format!("Inspector: {}", b.name)),
-            url: Some(b.url.clone()),
-            events: Some(events),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(panel::from_engine)?;
+    let h = st
+        .engine
+        .create_webhook(
+            app.id,
+            WebhookInput {
+                name: Some(format!("Inspector: {}", b.name)),
+                url: Some(b.url.clone()),
+                events: Some(events),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(panel::from_engine)?;
     sqlx::query("UPDATE bins SET webhook_id = $1 WHERE id = $2")
         .bind(&h.id)
         .bind(&b.id)

@@ -45,7 +45,7 @@ pub async fn save_webhook(
     enabled: bool,
     events: Vec<EventRef>,
 ) -> PanelResult<WebhookOut> {
-    use crate::engine::webhooks::{self as ew, WebhookInput};
+    use crate::engine::webhooks::WebhookInput;
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
     let input = WebhookInput {
@@ -56,11 +56,10 @@ pub async fn save_webhook(
         events: Some(events),
         ..Default::default()
     };
-    let policy = &st.settings.allowed_target_subnets;
     let h = if id.is_empty() {
-        ew::create(&st.db, policy, app.id, input).await
+        st.engine.create_webhook(app.id, input).await
     } else {
-        ew::update(&st.db, policy, app.id, &id, input).await
+        st.engine.update_webhook(app.id, &id, input).await
     }
     .map_err(panel::from_engine)?;
     tracing::info!(app = %app.slug, webhook = %h.id, user_id = user.id, "webhook saved");
@@ -174,22 +173,12 @@ pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
 /// Re-enables a disabled webhook; its held messages go out at once.
 #[server(prefix = "/api", endpoint = "reenable_webhook")]
 pub async fn reenable_webhook(app: String, id: String) -> PanelResult<()> {
-    use crate::engine::webhooks::{self as ew, WebhookInput};
     use crate::panel;
     let (st, _, app) = panel::user_and_app(&app).await?;
-    ew::update(
-        &st.db,
-        &st.settings.allowed_target_subnets,
-        app.id,
-        &id,
-        WebhookInput {
-            enabled: Some(true),
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(panel::from_engine)?;
-    st.notifier.messages_written(app.id);
+    st.engine
+        .enable_webhook(app.id, &id)
+        .await
+        .map_err(panel::from_engine)?;
     Ok(())
 }
 
@@ -234,10 +223,11 @@ pub async fn send_test_event(
 ) -> PanelResult<String> {
     use crate::panel;
     let (st, _, app) = panel::user_and_app(&app).await?;
-    let msg = crate::engine::webhooks::send_test(&st.db, app.id, &id, &graph, &state)
+    let msg = st
+        .engine
+        .send_test(app.id, &id, &graph, &state)
         .await
         .map_err(panel::from_engine)?;
-    st.notifier.messages_written(app.id);
     Ok(msg)
 }
 
@@ -245,7 +235,8 @@ pub async fn send_test_event(
 pub async fn delete_webhook(app: String, id: String) -> PanelResult<()> {
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
-    crate::engine::webhooks::delete(&st.db, app.id, &id)
+    st.engine
+        .delete_webhook(app.id, &id)
         .await
         .map_err(panel::from_engine)?;
     tracing::info!(app = %app.slug, webhook = %id, user_id = user.id, "webhook deleted");
@@ -269,7 +260,9 @@ pub async fn reveal_webhook_secret(app: String, id: String) -> PanelResult<Secre
 pub async fn rotate_webhook_secret(app: String, id: String) -> PanelResult<SecretOut> {
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
-    let out = crate::engine::webhooks::rotate_secret(&st.db, app.id, &id)
+    let out = st
+        .engine
+        .rotate_secret(app.id, &id)
         .await
         .map_err(panel::from_engine)?;
     tracing::info!(app = %app.slug, webhook = %id, user_id = user.id, "webhook secret rotated");
