@@ -108,6 +108,27 @@ pub struct CalendarOut {
     pub updated_at: String,
 }
 
+/// Who applies actions to bookings, as the booking log stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// bookhook itself: timeouts, auto-completion, a group's cancellation reaching its seats.
+    Engine,
+    /// A person signed in to the panel.
+    Admin,
+    /// A caller of the API, by its key.
+    ApiKey,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Engine => "engine",
+            ActorKind::Admin => "admin",
+            ActorKind::ApiKey => "api_key",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogOut {
     pub from: Option<String>,

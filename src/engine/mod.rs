@@ -9,7 +9,9 @@ pub mod webhooks;
 
 use crate::delivery::metrics::Metrics;
 use crate::delivery::worker::{Handoff, Worker};
-use crate::domain::booking::{next_due, rfc3339, BookingOut, BookingSettings, Includes, LogOut};
+use crate::domain::booking::{
+    next_due, rfc3339, ActorKind, BookingOut, BookingSettings, Includes, LogOut,
+};
 use crate::domain::graph::{Action, Graph, State, TransitionError};
 use crate::domain::webhook::TargetPolicy;
 use crate::notify::Notifier;
@@ -133,7 +135,7 @@ fn dedup(mut ids: Vec<i64>) -> Vec<i64> {
 /// Who applied an action, as the booking log records it.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: Option<String>,
     pub label: String,
 }
@@ -141,21 +143,21 @@ pub struct Actor {
 impl Actor {
     pub fn engine() -> Self {
         Self {
-            kind: "engine",
+            kind: ActorKind::Engine,
             id: None,
             label: "bookhook".into(),
         }
     }
     pub fn admin(user_id: i64, email: &str) -> Self {
         Self {
-            kind: "admin",
+            kind: ActorKind::Admin,
             id: Some(user_id.to_string()),
             label: email.into(),
         }
     }
     pub fn api_key(key_id: i64, label: &str) -> Self {
         Self {
-            kind: "api_key",
+            kind: ActorKind::ApiKey,
             id: Some(key_id.to_string()),
             label: label.into(),
         }
@@ -227,14 +229,11 @@ pub async fn booking_out(
 
 /// The actions a caller may apply now (engine-only ones left out).
 pub fn available_actions(b: &BookingRow) -> Vec<String> {
-    match (Graph::parse(&b.graph), State::parse(&b.state)) {
-        (Ok(g), Ok(s)) => g
-            .api_actions(s)
-            .into_iter()
-            .map(|a| a.as_str().to_string())
-            .collect(),
-        _ => vec![],
-    }
+    b.graph
+        .api_actions(b.state)
+        .into_iter()
+        .map(|a| a.as_str().to_string())
+        .collect()
 }
 
 async fn payment_window_ms(conn: &mut Conn, app_id: i64) -> sqlx::Result<i64> {
@@ -337,7 +336,7 @@ pub(crate) async fn prepare_booking(
                         "No booking with this id exists in this app.",
                     )
                 })?;
-            if owner.graph != Graph::GroupOwner.as_str() {
+            if owner.graph != Graph::GroupOwner {
                 return Err(EngineError::invalid(
                     "related.owner_booking_id",
                     "The related booking is not a group_owner booking.",
@@ -371,8 +370,8 @@ pub(crate) async fn prepare_booking(
         id: sb::new_id(),
         app_id: app.id,
         resource_id: resource.id.clone(),
-        graph: nb.graph.as_str().into(),
-        state: state.as_str().into(),
+        graph: nb.graph,
+        state,
         completed: nb.graph.is_final(state),
         start_at: nb.start_at,
         end_at: nb.end_at,
@@ -380,7 +379,7 @@ pub(crate) async fn prepare_booking(
         max_seats: nb.max_seats,
         owner_booking_id: owner.map(|o| o.id),
         auto_complete: nb.auto_complete,
-        due_action: due.map(|d| d.0.as_str().to_string()),
+        due_action: due.map(|d| d.0),
         due_at: due.map(|d| d.1),
         created_at: now,
         updated_at: now,
@@ -421,7 +420,7 @@ pub(crate) async fn prepare_booking(
         &b.id,
         None,
         nb.action.as_str(),
-        &b.state,
+        b.state.as_str(),
         actor.kind,
         actor.id.as_deref(),
         &actor.label,
@@ -453,8 +452,8 @@ pub(crate) async fn prepare_booking(
     out.logs = Some(vec![LogOut {
         from: None,
         action: nb.action.as_str().to_string(),
-        to: b.state.clone(),
-        actor: actor.kind.to_string(),
+        to: b.state.as_str().into(),
+        actor: actor.kind.as_str().to_string(),
         actor_label: actor.label.clone(),
         details: Map::new(),
         created_at: rfc3339(now),
@@ -481,7 +480,7 @@ async fn enqueue(
     let (booking, hooks) = match known {
         Some(k) => k,
         None => {
-            let hooks = sw::matching(conn, b.app_id, &b.graph, &b.state).await?;
+            let hooks = sw::matching(conn, b.app_id, b.graph.as_str(), b.state.as_str()).await?;
             if hooks.is_empty() {
                 return Ok(0);
             }
@@ -511,8 +510,8 @@ async fn enqueue(
                 app_id: b.app_id,
                 webhook_id: &hook.id,
                 booking_id: &b.id,
-                graph: &b.graph,
-                state: &b.state,
+                graph: b.graph.as_str(),
+                state: b.state.as_str(),
                 action: action.as_str(),
                 payload: &payload,
                 is_test: false,
@@ -559,8 +558,8 @@ async fn apply_action(
     let b = sb::booking_for_update(&mut tx, app_id, booking_id)
         .await?
         .ok_or(EngineError::NotFound("The booking"))?;
-    let (graph, state) = parse_stored(&b)?;
-    let to = if action.is_engine_only() && actor.kind != "engine" {
+    let (graph, state) = (b.graph, b.state);
+    let to = if action.is_engine_only() && actor.kind != ActorKind::Engine {
         // The engine applies it by itself; callers get the same refusal as for any
         // action the state does not allow, listing what they may do.
         Err(TransitionError {
@@ -580,19 +579,13 @@ async fn apply_action(
         }
     }
     let window = payment_window_ms(&mut tx, app_id).await?;
-    transition(
-        &mut tx, &b, graph, state, action, to, &details, actor, now, window,
-    )
-    .await?;
+    transition(&mut tx, &b, action, to, &details, actor, now, window).await?;
     if graph == Graph::GroupOwner && to == State::Cancelled {
         for seat in sb::open_seats(&mut tx, &b.id).await? {
-            let (g, s) = parse_stored(&seat)?;
-            if let Ok(seat_to) = g.apply(s, Action::CancelByOwner) {
+            if let Ok(seat_to) = seat.graph.apply(seat.state, Action::CancelByOwner) {
                 transition(
                     &mut tx,
                     &seat,
-                    g,
-                    s,
                     Action::CancelByOwner,
                     seat_to,
                     &Map::new(),
@@ -612,20 +605,12 @@ async fn apply_action(
     Ok(out)
 }
 
-fn parse_stored(b: &BookingRow) -> Result<(Graph, State), EngineError> {
-    let g = Graph::parse(&b.graph).map_err(|e| EngineError::Conflict(e.to_string()))?;
-    let s = State::parse(&b.state).map_err(|e| EngineError::Conflict(e.to_string()))?;
-    Ok((g, s))
-}
-
 /// The one place a booking changes state: the row, its next due action, the log row and the
 /// outbox.
 #[allow(clippy::too_many_arguments)]
 async fn transition(
     conn: &mut Conn,
     b: &BookingRow,
-    graph: Graph,
-    from: State,
     action: Action,
     to: State,
     details: &Map<String, Value>,
@@ -633,6 +618,7 @@ async fn transition(
     now: i64,
     payment_window_ms: i64,
 ) -> Result<(), EngineError> {
+    let (graph, from) = (b.graph, b.state);
     let due = next_due(graph, to, b.auto_complete, b.end_at, now, payment_window_ms);
     let moved = sb::update_state(
         conn,
@@ -663,9 +649,9 @@ async fn transition(
         now,
     );
     let after = BookingRow {
-        state: to.as_str().into(),
+        state: to,
         completed: graph.is_final(to),
-        due_action: due.map(|(a, _)| a.as_str().to_string()),
+        due_action: due.map(|(a, _)| a),
         due_at: due.map(|(_, t)| t),
         updated_at: now,
         ..b.clone()
@@ -721,22 +707,18 @@ async fn run_due(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, EngineError>
             continue;
         };
         // Re-read under the write lock: another instance or step may have applied it.
-        let (Some(due_action), Some(due_at)) = (b.due_action.clone(), b.due_at) else {
+        let (Some(action), Some(due_at)) = (b.due_action, b.due_at) else {
             continue;
         };
         if due_at > now {
             continue;
         }
-        let (graph, state) = parse_stored(&b)?;
-        let action = Action::parse(&due_action).ok();
-        match action.map(|a| (a, graph.apply(state, a))) {
-            Some((action, Ok(to))) => {
+        match b.graph.apply(b.state, action) {
+            Ok(to) => {
                 let window = payment_window_ms(&mut tx, app_id).await?;
                 transition(
                     &mut tx,
                     &b,
-                    graph,
-                    state,
                     action,
                     to,
                     &Map::new(),
@@ -747,7 +729,7 @@ async fn run_due(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, EngineError>
                 .await?;
                 applied.push(app_id);
             }
-            _ => {
+            Err(_) => {
                 sb::clear_due(&mut tx, &b.id).await?;
             }
         }

@@ -3,9 +3,10 @@
 
 use super::{now_ms, Db};
 use crate::domain::booking::{
-    rfc3339, BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, Includes, LogOut,
-    Related, ResourceOut,
+    rfc3339, ActorKind, BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, Includes,
+    LogOut, Related, ResourceOut,
 };
+use crate::domain::graph::{Action, Graph, State};
 use crate::store::{Batch, Conn, DbRow};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -209,8 +210,8 @@ pub struct BookingRow {
     pub id: String,
     pub app_id: i64,
     pub resource_id: String,
-    pub graph: String,
-    pub state: String,
+    pub graph: Graph,
+    pub state: State,
     pub completed: bool,
     pub start_at: i64,
     pub end_at: i64,
@@ -218,7 +219,7 @@ pub struct BookingRow {
     pub max_seats: Option<i64>,
     pub owner_booking_id: Option<String>,
     pub auto_complete: bool,
-    pub due_action: Option<String>,
+    pub due_action: Option<Action>,
     pub due_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -227,13 +228,26 @@ pub struct BookingRow {
 const BOOKING_COLS: &str = "id, app_id, resource_id, graph, state, completed, start_at, end_at, \
      meta, max_seats, owner_booking_id, auto_complete, due_action, due_at, created_at, updated_at";
 
-fn booking_row(r: &DbRow) -> BookingRow {
-    BookingRow {
+/// A name the database holds, read back as the type it names; a name no version of bookhook
+/// wrote is a decoding error, not a booking in an unknown state.
+fn named<T, E: std::error::Error + Send + Sync + 'static>(
+    r: &DbRow,
+    column: &str,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> sqlx::Result<T> {
+    parse(r.try_get::<&str, _>(column)?).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: Box::new(e),
+    })
+}
+
+fn booking_row(r: &DbRow) -> sqlx::Result<BookingRow> {
+    Ok(BookingRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
         resource_id: r.get("resource_id"),
-        graph: r.get("graph"),
-        state: r.get("state"),
+        graph: named(r, "graph", Graph::parse)?,
+        state: named(r, "state", State::parse)?,
         completed: r.get::<i64, _>("completed") != 0,
         start_at: r.get("start_at"),
         end_at: r.get("end_at"),
@@ -241,11 +255,17 @@ fn booking_row(r: &DbRow) -> BookingRow {
         max_seats: r.get("max_seats"),
         owner_booking_id: r.get("owner_booking_id"),
         auto_complete: r.get::<i64, _>("auto_complete") != 0,
-        due_action: r.get("due_action"),
+        due_action: match r.try_get::<Option<&str>, _>("due_action")? {
+            Some(a) => Some(Action::parse(a).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "due_action".into(),
+                source: Box::new(e),
+            })?),
+            None => None,
+        },
         due_at: r.get("due_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
-    }
+    })
 }
 
 pub async fn booking(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<BookingRow>> {
@@ -277,7 +297,7 @@ async fn booking_locked(
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.as_ref().map(booking_row))
+    row.as_ref().map(booking_row).transpose()
 }
 
 pub fn push_booking(batch: &mut Batch, b: &BookingRow) {
@@ -289,8 +309,8 @@ pub fn push_booking(batch: &mut Batch, b: &BookingRow) {
             (&b.id).into(),
             b.app_id.into(),
             (&b.resource_id).into(),
-            (&b.graph).into(),
-            (&b.state).into(),
+            b.graph.as_str().into(),
+            b.state.as_str().into(),
             b.completed.into(),
             b.start_at.into(),
             b.end_at.into(),
@@ -298,7 +318,7 @@ pub fn push_booking(batch: &mut Batch, b: &BookingRow) {
             b.max_seats.into(),
             (&b.owner_booking_id).into(),
             b.auto_complete.into(),
-            (&b.due_action).into(),
+            b.due_action.map(Action::as_str).into(),
             b.due_at.into(),
             b.created_at.into(),
             b.updated_at.into(),
@@ -381,7 +401,7 @@ pub async fn open_seats(conn: &mut Conn, owner_id: &str) -> sqlx::Result<Vec<Boo
     .bind(owner_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.iter().map(booking_row).collect())
+    rows.iter().map(booking_row).collect()
 }
 
 /// Bookings with an engine action due at or before `now`: (app id, booking id).
@@ -498,7 +518,7 @@ pub fn push_log(
     from: Option<&str>,
     action: &str,
     to: &str,
-    actor_kind: &str,
+    actor_kind: ActorKind,
     actor_id: Option<&str>,
     actor_label: &str,
     details: &Map<String, Value>,
@@ -512,7 +532,7 @@ pub fn push_log(
             from.into(),
             action.into(),
             to.into(),
-            actor_kind.into(),
+            actor_kind.as_str().into(),
             actor_id.into(),
             actor_label.into(),
             Value::Object(details.clone()).to_string().into(),
@@ -529,8 +549,8 @@ pub fn push_log(
 pub fn booking_shell(b: &BookingRow, includes: Includes, available: Vec<String>) -> BookingOut {
     BookingOut {
         id: b.id.clone(),
-        state: b.state.clone(),
-        graph: b.graph.clone(),
+        state: b.state.as_str().into(),
+        graph: b.graph.as_str().into(),
         completed: b.completed,
         resource_id: b.resource_id.clone(),
         start: rfc3339(b.start_at),
@@ -674,7 +694,10 @@ pub async fn list_bookings(
     .bind((page - 1) * per_page)
     .fetch_all(db)
     .await?;
-    Ok((rows.iter().map(booking_row).collect(), total))
+    Ok((
+        rows.iter().map(booking_row).collect::<sqlx::Result<_>>()?,
+        total,
+    ))
 }
 
 /// The app's payment window: how long an unpaid booking waits for its payment.
