@@ -14,7 +14,7 @@ use crate::ui::{self, shell, App};
 use anyhow::Context;
 use axum::middleware;
 use axum::response::Redirect;
-use axum::routing::get;
+use axum::routing::{any, get, MethodRouter};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -201,6 +201,26 @@ impl Application {
     }
 }
 
+/// Every route besides the API (`api::router`, under `/v2`), the panel's pages and its server
+/// functions: the router is built from this table, and the access tests walk it, so a route
+/// cannot be added without a rule for who may call it.
+fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(|| async { Redirect::to("/login") })),
+        ("/healthz", get(ops::healthz)),
+        ("/readyz", get(ops::readyz)),
+        ("/metrics", get(ops::metrics)),
+        ("/apps/{app}/deliveries/live", get(ui::live::ssr::stream)),
+        ("/inspect/{token}", any(ui::inspector::ssr::capture)),
+        ("/inspect/{token}/{*rest}", any(ui::inspector::ssr::capture)),
+    ]
+}
+
+/// The paths of [`routes`], as axum matches them.
+pub fn paths() -> Vec<&'static str> {
+    routes().into_iter().map(|(p, _)| p).collect()
+}
+
 /// The largest request body any route reads.
 pub const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
 
@@ -213,24 +233,13 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             state.settings.session_idle_minutes,
         )));
-    let routes = generate_route_list(App);
+    let pages = generate_route_list(App);
     let options = state.leptos_options.clone();
-    Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/apps/{app}/deliveries/live", get(ui::live::ssr::stream))
-        .route(
-            "/inspect/{token}",
-            axum::routing::any(ui::inspector::ssr::capture),
-        )
-        .route(
-            "/inspect/{token}/{*rest}",
-            axum::routing::any(ui::inspector::ssr::capture),
-        )
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (path, m)| r.route(path, m))
         .nest("/v2", crate::api::router())
-        .route("/", get(|| async { Redirect::to("/login") }))
-        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, pages, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),

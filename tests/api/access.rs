@@ -155,22 +155,55 @@ async fn every_api_route_refuses_anonymous_callers_and_other_apps_keys() {
     assert_eq!(before, after, "refused calls change nothing");
 }
 
+/// Walks the router's own table of routes outside the API and the pages: each must have a rule
+/// here saying what an anonymous visitor gets, so a new route without one fails.
 #[tokio::test]
 async fn the_only_public_routes_are_health_metrics_login_and_inspector_bins() {
     let app = spawn_app().await;
     app.setup_admin().await;
     let anon = new_client();
-    for (path, status) in [
-        ("/healthz", 200),
-        ("/readyz", 200),
-        ("/metrics", 200),
-        ("/login", 200),
+    // (route, a concrete path, what an anonymous visitor gets)
+    let rules = [
+        ("/", "/", 303),
+        ("/healthz", "/healthz", 200),
+        ("/readyz", "/readyz", 200),
+        ("/metrics", "/metrics", 200),
+        // Sign-in first, like every page under /apps.
+        (
+            "/apps/{app}/deliveries/live",
+            "/apps/demo/deliveries/live",
+            303,
+        ),
         // A bin that does not exist: the inspector answers without saying more.
-        ("/inspect/0123456789abcdef0123456789abcdef", 404),
-        ("/apps/demo/deliveries/live", 303),
-        ("/", 303),
-    ] {
+        (
+            "/inspect/{token}",
+            "/inspect/0123456789abcdef0123456789abcdef",
+            404,
+        ),
+        (
+            "/inspect/{token}/{*rest}",
+            "/inspect/0123456789abcdef0123456789abcdef/a/b",
+            404,
+        ),
+    ];
+    let routes = bookhook::startup::paths();
+    assert!(routes.len() >= 5, "{routes:?}");
+    for route in &routes {
+        let Some((_, path, status)) = rules.iter().find(|(r, _, _)| r == route) else {
+            panic!("the route {route} has no access rule in this test");
+        };
         let res = anon.get(app.url(path)).send().await.unwrap();
-        assert_eq!(res.status(), status, "{path}");
+        assert_eq!(res.status(), *status, "{route} ({path})");
     }
+    let gone: Vec<_> = rules
+        .iter()
+        .filter(|(r, _, _)| !routes.contains(r))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "rules for routes that do not exist: {gone:?}"
+    );
+    // The sign-in page is a page of the panel, open to all.
+    let res = anon.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 }
