@@ -26,9 +26,19 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 
-/// Opens the database and applies pending migrations.
+/// Opens the database with the secret key of its webhook secrets, and applies pending
+/// migrations.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    Db::open(&settings.database_url, settings.database_max_connections).await
+    let key = store::secrets::load_key(
+        settings.secret_key.as_ref().map(|k| k.expose()),
+        &settings.data_dir,
+    )?;
+    Db::open(
+        &settings.database_url,
+        settings.database_max_connections,
+        store::secrets::Secrets::new(key),
+    )
+    .await
 }
 
 /// A built server: the listener is bound, so `port()` is known before `run`.
@@ -48,11 +58,6 @@ impl Application {
 
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = open_database(&settings).await?;
-        let key = store::secrets::load_key(
-            settings.secret_key.as_ref().map(|k| k.expose()),
-            &settings.data_dir,
-        )?;
-        store::secrets::init(key)?;
         store::seal_webhook_secrets(&db).await?;
         let session_store = Sessions::open(&settings.database_url).await?;
         auth::create_admin_from_env(&db, &settings).await?;

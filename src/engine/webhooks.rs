@@ -182,7 +182,7 @@ pub async fn create(
     };
     check_fields(policy, &mut h, input).await?;
     let mut tx = crate::store::bookings::begin_write(db).await?;
-    sw::save(&mut tx, &h, true).await?;
+    sw::save(&mut tx, db.secrets(), &h, true).await?;
     tx.commit().await?;
     Ok(h)
 }
@@ -195,21 +195,21 @@ pub async fn update(
     input: WebhookInput,
 ) -> Result<WebhookRow, EngineError> {
     let mut conn = db.acquire().await?;
-    let mut h = sw::get(&mut conn, app_id, id)
+    let mut h = sw::get(&mut conn, db.secrets(), app_id, id)
         .await?
         .ok_or(EngineError::NotFound("The webhook"))?;
     drop(conn);
     check_fields(policy, &mut h, input).await?;
     h.updated_at = now_ms();
     let mut tx = crate::store::bookings::begin_write(db).await?;
-    sw::save(&mut tx, &h, false).await?;
+    sw::save(&mut tx, db.secrets(), &h, false).await?;
     tx.commit().await?;
     Ok(h)
 }
 
 pub async fn get(db: &Db, app_id: i64, id: &str) -> Result<WebhookRow, EngineError> {
     let mut conn = db.acquire().await?;
-    sw::get(&mut conn, app_id, id)
+    sw::get(&mut conn, db.secrets(), app_id, id)
         .await?
         .ok_or(EngineError::NotFound("The webhook"))
 }
@@ -239,7 +239,7 @@ pub fn secret_out(h: &WebhookRow, now: i64) -> SecretOut {
 /// A new secret; the old one keeps signing (beside it) for 24 hours.
 pub async fn rotate_secret(db: &Db, app_id: i64, id: &str) -> Result<SecretOut, EngineError> {
     let mut tx = crate::store::bookings::begin_write(db).await?;
-    let mut h = sw::get(&mut tx, app_id, id)
+    let mut h = sw::get(&mut tx, db.secrets(), app_id, id)
         .await?
         .ok_or(EngineError::NotFound("The webhook"))?;
     let now = now_ms();
@@ -249,7 +249,7 @@ pub async fn rotate_secret(db: &Db, app_id: i64, id: &str) -> Result<SecretOut, 
     ));
     h.previous_secret_expires_at = Some(now + ROTATION_OVERLAP_MS);
     h.updated_at = now;
-    sw::save(&mut tx, &h, false).await?;
+    sw::save(&mut tx, db.secrets(), &h, false).await?;
     tx.commit().await?;
     Ok(secret_out(&h, now))
 }
@@ -274,7 +274,7 @@ pub async fn send_test(
         ));
     }
     let mut tx = crate::store::bookings::begin_write(db).await?;
-    sw::get(&mut tx, app_id, id)
+    sw::get(&mut tx, db.secrets(), app_id, id)
         .await?
         .ok_or(EngineError::NotFound("The webhook"))?;
     let now = now_ms();

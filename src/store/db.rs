@@ -5,6 +5,7 @@
 //! static, so two servers in one process share nothing but what they are given. Reads go
 //! through `&Db` as any sqlx executor does; writes go through `store::write` (see there).
 
+use super::secrets::Secrets;
 use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -56,6 +57,8 @@ pub struct Db(Arc<Inner>);
 struct Inner {
     pool: AnyPool,
     backend: Backend,
+    /// Seals and opens the webhook secrets stored in this database.
+    secrets: Secrets,
     /// SQLite only: the one connection every write goes through.
     writer: Option<SqliteWriter>,
 }
@@ -118,9 +121,13 @@ impl SqliteWriter {
 
 impl Db {
     /// Opens the database: a SQLite file (created with its folder, in WAL mode) or a PostgreSQL
-    /// database. `max_connections` bounds the pool (on PostgreSQL, count it against the
+    /// database, its webhook secrets sealed with `secrets`. `max_connections` bounds the pool (on PostgreSQL, count it against the
     /// server's `max_connections` times the number of instances).
-    pub async fn connect(database_url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    pub async fn connect(
+        database_url: &str,
+        max_connections: u32,
+        secrets: Secrets,
+    ) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(database_url)
             .context("database_url: not a sqlite:// or postgres:// URL")?;
@@ -167,13 +174,18 @@ impl Db {
         Ok(Db(Arc::new(Inner {
             pool,
             backend,
+            secrets,
             writer,
         })))
     }
 
     /// Opens the database and applies pending migrations.
-    pub async fn open(database_url: &str, max_connections: u32) -> anyhow::Result<Db> {
-        let db = Self::connect(database_url, max_connections).await?;
+    pub async fn open(
+        database_url: &str,
+        max_connections: u32,
+        secrets: Secrets,
+    ) -> anyhow::Result<Db> {
+        let db = Self::connect(database_url, max_connections, secrets).await?;
         db.migrate().await?;
         Ok(db)
     }
@@ -197,6 +209,11 @@ impl Db {
     /// The pool, for reads (and the writes `store::write` lists).
     pub fn pool(&self) -> &AnyPool {
         &self.0.pool
+    }
+
+    /// The cipher of the webhook secrets stored here.
+    pub fn secrets(&self) -> &Secrets {
+        &self.0.secrets
     }
 
     /// A connection of the pool, for several reads in a row.

@@ -58,14 +58,14 @@ pub async fn candidates(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<(i64,
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-fn endpoint(r: &super::DbRow, id: String) -> Endpoint {
+fn endpoint(r: &super::DbRow, id: String, secrets: &super::secrets::Secrets) -> Endpoint {
     Endpoint {
         id,
         url: r.get("url"),
-        secret: super::secrets::reveal(r.get::<&str, _>("secret")),
+        secret: secrets.reveal(r.get::<&str, _>("secret")),
         previous_secret: r
             .get::<Option<&str>, _>("previous_secret")
-            .map(super::secrets::reveal),
+            .map(|p| secrets.reveal(p)),
         previous_secret_expires_at: r.get("previous_secret_expires_at"),
         rate_limit_per_second: r.get("rate_limit_per_second"),
     }
@@ -140,7 +140,7 @@ pub async fn endpoints(db: &Db, ids: &[String]) -> sqlx::Result<HashMap<String, 
         .iter()
         .map(|r| {
             let id: String = r.get("id");
-            (id.clone(), endpoint(r, id))
+            (id.clone(), endpoint(r, id, db.secrets()))
         })
         .collect())
 }

@@ -16,7 +16,7 @@ pub use accounts::{
     revoke_api_key, set_developer_mode, user_by_id, ApiKeyRow, AppRow, FirstAdmin, UserRow,
 };
 pub use db::{now_ms, ping, Backend, Conn, Db, DbRow};
-pub use secrets::seal_webhook_secrets;
+pub use webhooks::seal_webhook_secrets;
 pub use write::{
     begin_write, for_update, marks, number_marks, on_writer, spawn_writer, write_slot, Batch, Val,
     WriteSlot, WriteTx,

@@ -6,21 +6,16 @@
 //! Stored form: `enc1:` + base64(24-byte nonce ‖ ciphertext ‖ tag). A value without the prefix is
 //! a secret written before encryption existed; start-up encrypts those in place.
 
-use super::db::Db;
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
-use sqlx::Row;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
 const PREFIX: &str = "enc1:";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// One key per process (every app in it shares its database's key).
-static CIPHER: OnceLock<XChaCha20Poly1305> = OnceLock::new();
 
 /// The key from `BOOKHOOK_SECRET_KEY` (base64 of 32 bytes), or from the key file in the data
 /// folder, created (mode 0600) when missing. Several instances started together agree on one
@@ -76,125 +71,65 @@ fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sets this process's key (the first call wins; later calls with another key are refused).
-pub fn init(key: [u8; 32]) -> anyhow::Result<()> {
-    let c = XChaCha20Poly1305::new((&key).into());
-    if CIPHER.set(c).is_err() {
-        // Already set: fine if it is the same key.
-        let probe = seal("probe");
-        let other = XChaCha20Poly1305::new((&key).into());
-        if open_with(&other, &probe).is_none() {
-            bail!("secret_key: this process already uses another key");
-        }
-    }
-    Ok(())
-}
+/// The cipher of one database's secrets, built from its key once at start-up and held by the
+/// [`Db`]; cloning it shares the same key.
+#[derive(Clone)]
+pub struct Secrets(Arc<XChaCha20Poly1305>);
 
-fn cipher() -> &'static XChaCha20Poly1305 {
-    // Tests and tools that never call init get a random key of their own.
-    CIPHER.get_or_init(|| {
+impl Secrets {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(Arc::new(XChaCha20Poly1305::new((&key).into())))
+    }
+
+    /// A random key of its own, for tools and tests that never read a secret written by a
+    /// server.
+    pub fn ephemeral() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
-        XChaCha20Poly1305::new((&key).into())
-    })
-}
-
-/// The stored form of a secret.
-pub fn seal(plain: &str) -> String {
-    let mut nonce = [0u8; 24];
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let ct = cipher()
-        .encrypt(XNonce::from_slice(&nonce), plain.as_bytes())
-        .expect("XChaCha20-Poly1305 encrypts any length");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    format!("{PREFIX}{}", B64.encode(out))
-}
-
-/// The secret of a stored value: decrypted, or as is when written before encryption existed.
-/// `None` when it cannot be decrypted with this key.
-pub fn open(stored: &str) -> Option<String> {
-    if !stored.starts_with(PREFIX) {
-        return Some(stored.to_string());
+        Self::new(key)
     }
-    open_with(cipher(), stored)
-}
 
-fn open_with(c: &XChaCha20Poly1305, stored: &str) -> Option<String> {
-    let raw = B64.decode(stored.strip_prefix(PREFIX)?).ok()?;
-    if raw.len() < 24 {
-        return None;
+    /// The stored form of a secret.
+    pub fn seal(&self, plain: &str) -> String {
+        let mut nonce = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let ct = self
+            .0
+            .encrypt(XNonce::from_slice(&nonce), plain.as_bytes())
+            .expect("XChaCha20-Poly1305 encrypts any length");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        format!("{PREFIX}{}", B64.encode(out))
     }
-    let (nonce, ct) = raw.split_at(24);
-    let plain = c.decrypt(XNonce::from_slice(nonce), ct).ok()?;
-    String::from_utf8(plain).ok()
-}
 
-/// A stored value for reading code that cannot fail: the secret, or empty (and an error in the
-/// log) when it does not decrypt, so an attempt signed with it fails visibly instead of using a
-/// wrong secret.
-pub fn reveal(stored: &str) -> String {
-    open(stored).unwrap_or_else(|| {
-        tracing::error!("a webhook secret does not decrypt with this server's secret key");
-        String::new()
-    })
+    /// The secret of a stored value: decrypted, or as is when written before encryption
+    /// existed. `None` when it cannot be decrypted with this key.
+    pub fn open(&self, stored: &str) -> Option<String> {
+        if !stored.starts_with(PREFIX) {
+            return Some(stored.to_string());
+        }
+        let raw = B64.decode(stored.strip_prefix(PREFIX)?).ok()?;
+        if raw.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(24);
+        let plain = self.0.decrypt(XNonce::from_slice(nonce), ct).ok()?;
+        String::from_utf8(plain).ok()
+    }
+
+    /// A stored value for reading code that cannot fail: the secret, or empty (and an error in
+    /// the log) when it does not decrypt, so an attempt signed with it fails visibly instead of
+    /// using a wrong secret.
+    pub fn reveal(&self, stored: &str) -> String {
+        self.open(stored).unwrap_or_else(|| {
+            tracing::error!("a webhook secret does not decrypt with this server's secret key");
+            String::new()
+        })
+    }
 }
 
 pub fn is_sealed(stored: &str) -> bool {
     stored.starts_with(PREFIX)
-}
-
-/// Encrypts the webhook secrets still stored in clear (written before encryption existed), and
-/// refuses to start when the stored ones do not decrypt with this key (a wrong or lost key
-/// would otherwise sign every delivery wrongly).
-pub async fn seal_webhook_secrets(db: &Db) -> anyhow::Result<()> {
-    // The first instance leaves a sealed value; every later one must open it with its key.
-    sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
-        .bind(seal("bookhook key check"))
-        .execute(db)
-        .await?;
-    let check: String = sqlx::query_scalar("SELECT sealed FROM key_check WHERE id = 1")
-        .fetch_one(db)
-        .await?;
-    if open(&check).as_deref() != Some("bookhook key check") {
-        anyhow::bail!(
-            "secret_key: this database's webhook secrets are encrypted with another key \
-             (give every instance the same BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
-        );
-    }
-    let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhooks")
-        .fetch_all(db)
-        .await?;
-    for r in rows {
-        let id: String = r.get("id");
-        let secret: String = r.get("secret");
-        let previous: Option<String> = r.get("previous_secret");
-        for s in std::iter::once(&secret).chain(previous.iter()) {
-            if is_sealed(s) && open(s).is_none() {
-                anyhow::bail!(
-                    "secret_key: the webhook secrets were encrypted with another key \
-                     (set BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
-                );
-            }
-        }
-        if !is_sealed(&secret) || previous.as_deref().is_some_and(|p| !is_sealed(p)) {
-            let seal = |s: &str| {
-                if is_sealed(s) {
-                    s.to_string()
-                } else {
-                    seal(s)
-                }
-            };
-            sqlx::query("UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3 AND secret = $4")
-                .bind(seal(&secret))
-                .bind(previous.as_deref().map(seal))
-                .bind(&id)
-                .bind(&secret)
-                .execute(db)
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -203,6 +138,8 @@ mod tests {
 
     #[test]
     fn secrets_round_trip_and_are_not_stored_in_clear() {
+        let k = Secrets::ephemeral();
+        let (seal, open) = (|p: &str| k.seal(p), |p: &str| k.open(p));
         let s = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let sealed = seal(s);
         assert!(is_sealed(&sealed));
@@ -214,13 +151,14 @@ mod tests {
 
     #[test]
     fn tampering_or_another_key_does_not_decrypt() {
-        let sealed = seal("whsec_abc");
+        let k = Secrets::ephemeral();
+        let open = |p: &str| k.open(p);
+        let sealed = k.seal("whsec_abc");
         let mut raw = B64.decode(&sealed[PREFIX.len()..]).unwrap();
         let last = raw.len() - 1;
         raw[last] ^= 1;
         assert_eq!(open(&format!("{PREFIX}{}", B64.encode(&raw))), None);
-        let other = XChaCha20Poly1305::new((&[7u8; 32]).into());
-        assert_eq!(open_with(&other, &sealed), None);
+        assert_eq!(Secrets::new([7u8; 32]).open(&sealed), None);
         assert_eq!(open("enc1:!!!"), None);
         assert_eq!(open("enc1:AAAA"), None);
     }

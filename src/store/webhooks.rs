@@ -1,5 +1,6 @@
 //! SQL of webhooks, their subscriptions and the outbox of deliveries.
 
+use super::secrets::Secrets;
 use super::Db;
 use crate::domain::booking::rfc3339;
 use crate::domain::subscription::{EventRef, LastDelivery, WebhookOut};
@@ -29,7 +30,7 @@ pub struct WebhookRow {
 const COLS: &str = "id, app_id, name, description, url, enabled, disabled_reason, secret, \
      previous_secret, previous_secret_expires_at, created_at, updated_at, rate_limit_per_second, ordered";
 
-fn row(r: &DbRow) -> WebhookRow {
+fn row(r: &DbRow, secrets: &Secrets) -> WebhookRow {
     WebhookRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
@@ -38,10 +39,10 @@ fn row(r: &DbRow) -> WebhookRow {
         url: r.get("url"),
         enabled: r.get::<i64, _>("enabled") != 0,
         disabled_reason: r.get("disabled_reason"),
-        secret: super::secrets::reveal(r.get::<&str, _>("secret")),
+        secret: secrets.reveal(r.get::<&str, _>("secret")),
         previous_secret: r
             .get::<Option<&str>, _>("previous_secret")
-            .map(super::secrets::reveal),
+            .map(|p| secrets.reveal(p)),
         previous_secret_expires_at: r.get("previous_secret_expires_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
@@ -98,7 +99,7 @@ pub async fn list(db: &Db, app_id: i64) -> sqlx::Result<Vec<(WebhookRow, Option<
     .bind(app_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut hooks: Vec<WebhookRow> = rows.iter().map(row).collect();
+    let mut hooks: Vec<WebhookRow> = rows.iter().map(|r| row(r, db.secrets())).collect();
     load_events(&mut conn, &mut hooks).await?;
     let mut out = Vec::with_capacity(hooks.len());
     for h in hooks {
@@ -128,7 +129,12 @@ pub async fn last_delivery(
 
 /// The webhook; inside a write transaction on PostgreSQL its row stays locked until the end,
 /// so two edits or rotations at once apply one after the other.
-pub async fn get(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<WebhookRow>> {
+pub async fn get(
+    conn: &mut Conn,
+    secrets: &Secrets,
+    app_id: i64,
+    id: &str,
+) -> sqlx::Result<Option<WebhookRow>> {
     let lock = crate::store::for_update(conn);
     let r = sqlx::query(&format!(
         "SELECT {COLS} FROM webhooks WHERE app_id = $1 AND id = $2{lock}"
@@ -138,14 +144,19 @@ pub async fn get(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Option<
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = r else { return Ok(None) };
-    let mut hooks = [row(&r)];
+    let mut hooks = [row(&r, secrets)];
     load_events(conn, &mut hooks).await?;
     let [h] = hooks;
     Ok(Some(h))
 }
 
 /// Writes a webhook (insert or full replace of its fields and subscriptions).
-pub async fn save(conn: &mut Conn, h: &WebhookRow, insert: bool) -> sqlx::Result<()> {
+pub async fn save(
+    conn: &mut Conn,
+    secrets: &Secrets,
+    h: &WebhookRow,
+    insert: bool,
+) -> sqlx::Result<()> {
     if insert {
         sqlx::query(&format!(
             "INSERT INTO webhooks ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -157,8 +168,8 @@ pub async fn save(conn: &mut Conn, h: &WebhookRow, insert: bool) -> sqlx::Result
         .bind(&h.url)
         .bind(h.enabled as i64)
         .bind(&h.disabled_reason)
-        .bind(super::secrets::seal(&h.secret))
-        .bind(h.previous_secret.as_deref().map(super::secrets::seal))
+        .bind(secrets.seal(&h.secret))
+        .bind(h.previous_secret.as_deref().map(|p| secrets.seal(p)))
         .bind(h.previous_secret_expires_at)
         .bind(h.created_at)
         .bind(h.updated_at)
@@ -182,8 +193,8 @@ pub async fn save(conn: &mut Conn, h: &WebhookRow, insert: bool) -> sqlx::Result
         .bind(&h.disabled_reason)
         .bind(h.enabled as i64)
         .bind(h.updated_at)
-        .bind(super::secrets::seal(&h.secret))
-        .bind(h.previous_secret.as_deref().map(super::secrets::seal))
+        .bind(secrets.seal(&h.secret))
+        .bind(h.previous_secret.as_deref().map(|p| secrets.seal(p)))
         .bind(h.previous_secret_expires_at)
         .bind(h.updated_at)
         .bind(h.rate_limit_per_second)
@@ -286,4 +297,65 @@ pub async fn insert_delivery(conn: &mut Conn, d: &NewDelivery<'_>) -> sqlx::Resu
     let mut batch = crate::store::Batch::default();
     push_delivery(&mut batch, d);
     batch.run(conn).await
+}
+
+/// Encrypts the webhook secrets still stored in clear (written before encryption existed), and
+/// refuses to start when the stored ones do not decrypt with this key (a wrong or lost key
+/// would otherwise sign every delivery wrongly).
+pub async fn seal_webhook_secrets(db: &Db) -> anyhow::Result<()> {
+    let secrets = db.secrets();
+    // The first instance leaves a sealed value; every later one must open it with its key.
+    let mut slot = super::write::write_slot(db).await?;
+    sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+        .bind(secrets.seal("bookhook key check"))
+        .execute(&mut *slot)
+        .await?;
+    drop(slot);
+    let check: String = sqlx::query_scalar("SELECT sealed FROM key_check WHERE id = 1")
+        .fetch_one(db)
+        .await?;
+    if secrets.open(&check).as_deref() != Some("bookhook key check") {
+        anyhow::bail!(
+            "secret_key: this database's webhook secrets are encrypted with another key \
+             (give every instance the same BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
+        );
+    }
+    let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhooks")
+        .fetch_all(db)
+        .await?;
+    for r in rows {
+        let id: String = r.get("id");
+        let secret: String = r.get("secret");
+        let previous: Option<String> = r.get("previous_secret");
+        for s in std::iter::once(&secret).chain(previous.iter()) {
+            if super::secrets::is_sealed(s) && secrets.open(s).is_none() {
+                anyhow::bail!(
+                    "secret_key: the webhook secrets were encrypted with another key \
+                     (set BOOKHOOK_SECRET_KEY, or restore <data_dir>/secret.key)"
+                );
+            }
+        }
+        if !super::secrets::is_sealed(&secret)
+            || previous
+                .as_deref()
+                .is_some_and(|p| !super::secrets::is_sealed(p))
+        {
+            let seal = |s: &str| {
+                if super::secrets::is_sealed(s) {
+                    s.to_string()
+                } else {
+                    secrets.seal(s)
+                }
+            };
+            let mut slot = super::write::write_slot(db).await?;
+            sqlx::query("UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3 AND secret = $4")
+                .bind(seal(&secret))
+                .bind(previous.as_deref().map(seal))
+                .bind(&id)
+                .bind(&secret)
+                .execute(&mut *slot)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -584,7 +584,9 @@ mod tests {
     async fn scratch(create: &str) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&url, 2).await.unwrap();
+        let db = Db::connect(&url, 2, crate::store::secrets::Secrets::ephemeral())
+            .await
+            .unwrap();
         sqlx::query(create).execute(&db).await.unwrap();
         (dir, db)
     }
