@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod bookings;
 pub mod db;
 pub mod deliveries;
+pub mod inspector;
 pub mod log;
 pub mod secrets;
 pub mod webhooks;
