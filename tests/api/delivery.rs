@@ -1031,7 +1031,7 @@ async fn a_bin_keeps_only_its_last_hundred_requests() {
 
 #[tokio::test]
 async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restart() {
-    use bookhook::delivery::housekeeping::{replay_step, start_replay};
+    use bookhook::engine::replay;
     let s = setup(false).await;
     let schedule = bookhook::delivery::retry::RetrySchedule::parse("1s").unwrap();
     let wide = WorkerConfig {
@@ -1054,12 +1054,12 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
         .unwrap();
     assert_eq!(failed, 250);
 
-    let job = start_replay(&s.app.db, 1, s.hook_id(), 0)
+    let job = replay::start(&s.app.db, 1, s.hook_id(), 0)
         .await
         .unwrap()
         .unwrap();
     // The server's housekeeping runs steps too; either way the job moves 200 at a time.
-    let moved = replay_step(&s.app.db).await.unwrap();
+    let moved = replay::step(&s.app.db).await.unwrap();
     assert!(moved == 200 || moved == 0, "{moved}");
     let progress = |db: bookhook::store::Db| async move {
         sqlx::query_as::<_, (i64, i64, String)>(
@@ -1079,7 +1079,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
     let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
     let mut state = (0, 0, String::new());
     for _ in 0..100 {
-        replay_step(&again.db).await.unwrap();
+        replay::step(&again.db).await.unwrap();
         state = progress(again.db.clone()).await;
         if state.2 == "finished" {
             break;
@@ -1102,7 +1102,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
     let w2 = worker(&again, wide, local());
     assert_eq!(w2.step(now_ms()).await.unwrap().delivered, 250);
     assert_eq!(
-        start_replay(&again.db, 1, s.hook_id(), 0).await.unwrap(),
+        replay::start(&again.db, 1, s.hook_id(), 0).await.unwrap(),
         None,
         "nothing left to replay"
     );
@@ -1164,7 +1164,7 @@ async fn the_panel_starts_a_replay_and_reports_health() {
 
 #[tokio::test]
 async fn retention_purges_old_attempts_and_finished_messages_but_never_pending_ones() {
-    use bookhook::delivery::housekeeping::purge;
+    use bookhook::store::retention::purge;
     let s = setup(false).await;
     let w = worker(&s.app, WorkerConfig::default(), local());
     s.rx.script([Reply::Status(500)]);
