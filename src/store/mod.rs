@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod health;
 pub mod inspector;
 pub mod log;
+pub mod notify;
 pub mod replays;
 pub mod retention;
 pub mod secrets;
