@@ -12,6 +12,7 @@ pub mod notify;
 pub mod replays;
 pub mod retention;
 pub mod secrets;
+pub mod seed;
 pub mod webhooks;
 pub mod write;
 
