@@ -1162,6 +1162,78 @@ async fn the_panel_starts_a_replay_and_reports_health() {
     assert_eq!((st, e["field"].as_str()), (400, Some("since")));
 }
 
+/// The panel's replay goes through the engine; the server's own housekeeping moves the job
+/// and wakes the worker, which sends the message again.
+#[tokio::test]
+async fn a_replay_started_from_the_panel_is_sent_again_by_the_server() {
+    let s = setup(true).await;
+    s.rx.script([Reply::Status(500)]);
+    s.book().await;
+    s.rx.wait_for(1, Duration::from_secs(10)).await;
+    // Failed for good, as after its last retry (the first retry is 5 s away).
+    let mut failed = 0;
+    for _ in 0..200 {
+        failed = sqlx::query(
+            "UPDATE deliveries SET status = 'failed' WHERE status = 'pending' AND attempts = 1",
+        )
+        .execute(&s.app.db)
+        .await
+        .unwrap()
+        .rows_affected();
+        if failed == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        failed,
+        1,
+        "the attempt is recorded: {:?}",
+        s.delivery().await
+    );
+    let (st, _) = error_of(
+        s.app
+            .call(
+                "replay_failed",
+                &[("app", "demo"), ("id", "wh_nope"), ("since", "soon")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(st, 404, "the webhook is checked before the time");
+    let job = s
+        .app
+        .call_ok(
+            "replay_failed",
+            &[
+                ("app", "demo"),
+                ("id", s.hook_id()),
+                ("since", "2020-01-01T00:00"),
+            ],
+        )
+        .await;
+    assert!(job.as_i64().is_some_and(|j| j > 0), "{job}");
+    let got = s.rx.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 2, "sent again");
+    let mut h = Value::Null;
+    for _ in 0..200 {
+        h = s
+            .app
+            .call_ok("webhook_health", &[("app", "demo"), ("id", s.hook_id())])
+            .await;
+        if s.delivery().await.0 == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.delivery().await.0, "delivered");
+    assert_eq!(
+        h["replay"],
+        json!({"total": 1, "done": 1, "finished": true, "since": 1_577_836_800_000i64}),
+        "{h}"
+    );
+}
+
 #[tokio::test]
 async fn retention_purges_old_attempts_and_finished_messages_but_never_pending_ones() {
     use bookhook::store::retention::purge;
