@@ -86,12 +86,7 @@ async fn notify_loop(
         buf.sort_by_key(|e| (e.app_id, e.wake));
         buf.dedup();
         let payloads: Vec<String> = buf.drain(..).map(|e| encode(&instance, e)).collect();
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
-            .bind(CHANNEL)
-            .bind(&payloads)
-            .execute(&pool)
-            .await
-        {
+        if let Err(e) = crate::store::notify::notify_all(&pool, CHANNEL, &payloads).await {
             // The others still find new messages within their worker's one-second poll.
             tracing::warn!(error = %e, "notifying the other instances failed");
         }

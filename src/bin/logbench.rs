@@ -2,7 +2,7 @@
 //! and 1,000,000 attempts) and times the log's queries: the first page and filtered pages.
 
 use bookhook::domain::log::LogFilter;
-use bookhook::store::{self, log};
+use bookhook::store::{self, log, seed};
 use std::time::Instant;
 
 #[tokio::main]
@@ -29,8 +29,7 @@ async fn main() -> anyhow::Result<()> {
         .expect("a fresh app");
     let now = store::now_ms();
     for (i, id) in ["wh_a", "wh_b"].iter().enumerate() {
-        sqlx::query("INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) VALUES ($1, $2, $3, 'https://example.com/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', $4, $5)")
-            .bind(id).bind(app.id).bind(format!("hook {i}")).bind(now).bind(now).execute(&db).await?;
+        seed::insert_webhook(&db, id, app.id, &format!("hook {i}"), now).await?;
     }
     println!(
         "seeding {messages} messages with {per} attempts each ({} attempts)…",
@@ -63,23 +62,26 @@ async fn main() -> anyhow::Result<()> {
                 _ => "delivered",
             };
             let created = now - (messages - i) * 10_000;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, status, attempts, next_attempt_at, last_status_code, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'confirm', '{}', $7, $8, $9, 200, $10, $11) RETURNING id")
-                .bind(format!("msg_{i:027}")).bind(app.id).bind(if i % 2 == 0 { "wh_a" } else { "wh_b" })
-                .bind(format!("booking-{}", i / 3)).bind(graphs[(i % 6) as usize]).bind(states[(i / 6 % 6) as usize])
-                .bind(status).bind(per).bind(created).bind(created).bind(created)
-                .fetch_one(&mut *tx).await?;
+            let m = seed::SeedMessage {
+                msg_id: &format!("msg_{i:027}"),
+                app_id: app.id,
+                webhook_id: if i % 2 == 0 { "wh_a" } else { "wh_b" },
+                booking_id: &format!("booking-{}", i / 3),
+                graph: graphs[(i % 6) as usize],
+                state: states[(i / 6 % 6) as usize],
+                status,
+                attempts: per,
+                created_at: created,
+            };
+            let id = seed::insert_message(&mut tx, &m).await?;
             for a in 1..=per {
-                sqlx::query("INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, duration_ms, request_url, request_headers, response_status) \
-                     VALUES ($1, $2, 'wh_a', $3, 'scheduled', 'failed', $4, 12, 'https://example.com/', '[]', 500)")
-                    .bind(id).bind(app.id).bind(a).bind(created + a).execute(&mut *tx).await?;
+                seed::insert_attempt(&mut tx, id, app.id, a, created + a).await?;
             }
         }
         tx.commit().await?;
         next += 10_000;
     }
-    sqlx::query("ANALYZE").execute(&db).await?;
+    seed::analyze(&db).await?;
     println!("seeded in {:.1} s", started.elapsed().as_secs_f64());
 
     let mid: i64 = messages / 2;

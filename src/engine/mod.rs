@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod commit;
+pub mod replay;
 pub mod webhooks;
 
 use crate::delivery::metrics::Metrics;

@@ -5,8 +5,14 @@ pub mod accounts;
 pub mod bookings;
 pub mod db;
 pub mod deliveries;
+pub mod health;
+pub mod inspector;
 pub mod log;
+pub mod notify;
+pub mod replays;
+pub mod retention;
 pub mod secrets;
+pub mod seed;
 pub mod webhooks;
 pub mod write;
 

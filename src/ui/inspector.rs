@@ -49,12 +49,12 @@ pub struct BinDetail {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
+    use crate::store::inspector as store;
     use crate::store::Db;
     use axum::body::Bytes;
     use axum::extract::{Path, State};
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
     use axum::response::{IntoResponse, Response};
-    use sqlx::Row;
 
     /// The bin's URL on this server. It is an IP literal of the address the server listens
     /// on, which the delivery client lets through (and nothing else of that address).
@@ -63,27 +63,17 @@ pub mod ssr {
     }
 
     pub async fn list(st: &crate::state::AppState, app_id: i64) -> sqlx::Result<Vec<BinOut>> {
-        let rows = sqlx::query(
-            "SELECT b.id, b.name, b.webhook_id, w.name AS webhook_name, b.created_at, \
-             (SELECT COUNT(*) FROM bin_requests r WHERE r.bin_id = b.id) AS n \
-             FROM bins b LEFT JOIN webhooks w ON w.id = b.webhook_id WHERE b.app_id = $1 ORDER BY b.created_at DESC",
-        )
-        .bind(app_id)
-        .fetch_all(&st.db)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let id: String = r.get("id");
-                BinOut {
-                    url: bin_url(st, &id),
-                    id,
-                    name: r.get("name"),
-                    webhook_id: r.get("webhook_id"),
-                    webhook_name: r.get("webhook_name"),
-                    requests: r.get("n"),
-                    created_at: r.get("created_at"),
-                }
+        Ok(store::list_bins(&st.db, app_id)
+            .await?
+            .into_iter()
+            .map(|b| BinOut {
+                url: bin_url(st, &b.id),
+                id: b.id,
+                name: b.name,
+                webhook_id: b.webhook_id,
+                webhook_name: b.webhook_name,
+                requests: b.requests,
+                created_at: b.created_at,
             })
             .collect())
     }
@@ -143,12 +133,6 @@ pub mod ssr {
         headers: &HeaderMap,
         body: &Bytes,
     ) -> sqlx::Result<Option<i64>> {
-        let mut tx = crate::store::begin_write(db).await?;
-        let app: Option<i64> = sqlx::query_scalar("SELECT app_id FROM bins WHERE id = $1")
-            .bind(token)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(app) = app else { return Ok(None) };
         let hdrs: Vec<(String, String)> = headers
             .iter()
             .map(|(k, v)| {
@@ -158,30 +142,16 @@ pub mod ssr {
                 )
             })
             .collect();
-        let kept = &body[..body.len().min(MAX_BODY)];
-        sqlx::query(
-            "INSERT INTO bin_requests (bin_id, method, path, headers, body, truncated, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token)
-        .bind(method.as_str())
-        .bind(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .bind(serde_json::to_string(&hdrs).unwrap_or_default())
-        .bind(kept)
-        .bind((body.len() > MAX_BODY) as i64)
-        .bind(crate::store::now_ms())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM bin_requests WHERE bin_id = $1 AND id NOT IN \
-             (SELECT id FROM bin_requests WHERE bin_id = $2 ORDER BY id DESC LIMIT $3)",
-        )
-        .bind(token)
-        .bind(token)
-        .bind(MAX_REQUESTS)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Some(app))
+        let headers = serde_json::to_string(&hdrs).unwrap_or_default();
+        let capture = store::NewCapture {
+            method: method.as_str(),
+            path: uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+            headers: &headers,
+            body: &body[..body.len().min(MAX_BODY)],
+            truncated: body.len() > MAX_BODY,
+            received_at: crate::store::now_ms(),
+        };
+        store::capture(db, token, &capture, MAX_REQUESTS).await
     }
 
     pub async fn requests(
@@ -189,20 +159,14 @@ pub mod ssr {
         bin: &str,
         secrets: &[String],
     ) -> sqlx::Result<Vec<CapturedOut>> {
-        let rows = sqlx::query(
-            "SELECT id, method, path, headers, body, truncated, received_at FROM bin_requests \
-             WHERE bin_id = $1 ORDER BY id DESC",
-        )
-        .bind(bin)
-        .fetch_all(db)
-        .await?;
+        let rows = store::captures(db, bin).await?;
         Ok(rows
-            .iter()
+            .into_iter()
             .map(|r| {
                 let headers: Vec<(String, String)> =
-                    serde_json::from_str(r.get::<&str, _>("headers")).unwrap_or_default();
-                let raw: Vec<u8> = r.get("body");
-                let received_at: i64 = r.get("received_at");
+                    serde_json::from_str(&r.headers).unwrap_or_default();
+                let raw = r.body;
+                let received_at = r.received_at;
                 let header = |k: &str| {
                     headers
                         .iter()
@@ -241,12 +205,12 @@ pub mod ssr {
                     .and_then(|v| serde_json::to_string_pretty(&v))
                     .unwrap_or(text);
                 CapturedOut {
-                    id: r.get("id"),
-                    method: r.get("method"),
-                    path: r.get("path"),
+                    id: r.id,
+                    method: r.method,
+                    path: r.path,
                     headers,
                     body,
-                    truncated: r.get::<i64, _>("truncated") != 0,
+                    truncated: r.truncated,
                     received_at,
                     signature,
                 }
@@ -274,11 +238,7 @@ pub async fn create_bin(app: String, name: String) -> PanelResult<String> {
             "Use a name of at most 100 characters.",
         ));
     }
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bins WHERE app_id = $1")
-        .bind(app.id)
-        .fetch_one(&st.db)
-        .await?;
-    if count >= 20 {
+    if crate::store::inspector::count_bins(&st.db, app.id).await? >= 20 {
         return Err(PanelError::conflict(
             None,
             "An app can have at most 20 bins; delete one first.",
@@ -287,13 +247,7 @@ pub async fn create_bin(app: String, name: String) -> PanelResult<String> {
     // 32 alphanumerics (~190 bits): the URL is the only key to the bin.
     let id = crate::auth::generate_api_key(false).plain[13..].to_string();
     let name = if name.is_empty() { "Request bin" } else { name };
-    sqlx::query("INSERT INTO bins (id, app_id, name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(app.id)
-        .bind(name)
-        .bind(crate::store::now_ms())
-        .execute(&st.db)
-        .await?;
+    crate::store::inspector::insert_bin(&st.db, &id, app.id, name, crate::store::now_ms()).await?;
     Ok(id)
 }
 
@@ -302,12 +256,7 @@ pub async fn delete_bin(app: String, bin: String) -> PanelResult<()> {
     use crate::error::PanelError;
     use crate::panel;
     let (st, _, app) = panel::user_and_app(&app).await?;
-    let res = sqlx::query("DELETE FROM bins WHERE app_id = $1 AND id = $2")
-        .bind(app.id)
-        .bind(&bin)
-        .execute(&st.db)
-        .await?;
-    if res.rows_affected() == 0 {
+    if !crate::store::inspector::delete_bin(&st.db, app.id, &bin).await? {
         return Err(PanelError::not_found("The bin"));
     }
     Ok(())
@@ -362,11 +311,7 @@ pub async fn webhook_for_bin(app: String, bin: String) -> PanelResult<String> {
         )
         .await
         .map_err(panel::from_engine)?;
-    sqlx::query("UPDATE bins SET webhook_id = $1 WHERE id = $2")
-        .bind(&h.id)
-        .bind(&b.id)
-        .execute(&st.db)
-        .await?;
+    crate::store::inspector::link_webhook(&st.db, &b.id, &h.id).await?;
     Ok(h.id)
 }
 

@@ -93,64 +93,26 @@ pub struct ReplayOut {
 #[server(prefix = "/api", endpoint = "webhook_health")]
 pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
     use crate::panel;
-    use sqlx::Row;
+    use crate::store::{health, replays};
     let (st, _, app) = panel::user_and_app(&app).await?;
     let h = crate::engine::webhooks::get(&st.db, app.id, &id)
         .await
         .map_err(panel::from_engine)?;
     let now = crate::store::now_ms();
     let from = now - 24 * 3_600_000;
-    let rows = sqlx::query(
-        "SELECT started_at, duration_ms, outcome FROM attempts WHERE webhook_id = $1 AND started_at >= $2 \
-         ORDER BY started_at DESC LIMIT 20000",
-    )
-    .bind(&id)
-    .bind(from)
-    .fetch_all(&st.db)
-    .await?;
-    let mut hours = vec![(0i64, 0i64); 24];
-    let mut durations = Vec::with_capacity(rows.len());
-    let mut ok = 0;
-    for r in &rows {
-        let at: i64 = r.get("started_at");
-        let slot = (((at - from) / 3_600_000).clamp(0, 23)) as usize;
-        if r.get::<&str, _>("outcome") == "delivered" {
-            hours[slot].0 += 1;
-            ok += 1;
-        } else {
-            hours[slot].1 += 1;
-        }
-        durations.push(r.get::<i64, _>("duration_ms"));
-    }
-    durations.sort_unstable();
-    let pct = |p: f64| {
-        durations
-            .get(((durations.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-    };
-    let failing_since: Option<i64> =
-        sqlx::query_scalar("SELECT failing_since FROM webhooks WHERE id = $1")
-            .bind(&id)
-            .fetch_one(&st.db)
-            .await?;
-    let held: i64 = if h.enabled {
+    let figures = attempt_figures(&health::attempts_since(&st.db, &id, from).await?, from);
+    let failing_since = health::failing_since(&st.db, &id).await?;
+    let held = if h.enabled {
         0
     } else {
-        sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status IN ('pending', 'delivering')")
-            .bind(&id)
-            .fetch_one(&st.db)
-            .await?
+        health::waiting(&st.db, &id).await?
     };
-    let replay = sqlx::query("SELECT total, done, status, since FROM replays WHERE webhook_id = $1 ORDER BY id DESC LIMIT 1")
-        .bind(&id)
-        .fetch_optional(&st.db)
-        .await?
-        .map(|r| ReplayOut {
-            total: r.get("total"),
-            done: r.get("done"),
-            finished: r.get::<&str, _>("status") == "finished",
-            since: r.get("since"),
-        });
+    let replay = replays::latest(&st.db, &id).await?.map(|r| ReplayOut {
+        total: r.total,
+        done: r.done,
+        finished: r.finished,
+        since: r.since,
+    });
     Ok(HealthOut {
         state: if !h.enabled {
             "disabled".into()
@@ -162,12 +124,50 @@ pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
         failing_since,
         disabled_reason: h.disabled_reason.clone(),
         held,
-        hours,
-        success_rate: (!rows.is_empty()).then(|| ok as f64 / rows.len() as f64),
-        p50_ms: pct(0.5),
-        p95_ms: pct(0.95),
+        hours: figures.hours,
+        success_rate: figures.success_rate,
+        p50_ms: figures.p50_ms,
+        p95_ms: figures.p95_ms,
         replay,
     })
+}
+
+/// What the health page shows of the attempts since `from` (24 hours ago).
+#[cfg(feature = "ssr")]
+struct AttemptFigures {
+    hours: Vec<(i64, i64)>,
+    success_rate: Option<f64>,
+    p50_ms: Option<i64>,
+    p95_ms: Option<i64>,
+}
+
+#[cfg(feature = "ssr")]
+fn attempt_figures(attempts: &[crate::store::health::AttemptSample], from: i64) -> AttemptFigures {
+    let mut hours = vec![(0i64, 0i64); 24];
+    let mut durations = Vec::with_capacity(attempts.len());
+    let mut ok = 0;
+    for a in attempts {
+        let slot = (((a.started_at - from) / 3_600_000).clamp(0, 23)) as usize;
+        if a.delivered {
+            hours[slot].0 += 1;
+            ok += 1;
+        } else {
+            hours[slot].1 += 1;
+        }
+        durations.push(a.duration_ms);
+    }
+    durations.sort_unstable();
+    let pct = |p: f64| {
+        durations
+            .get(((durations.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+    };
+    AttemptFigures {
+        hours,
+        success_rate: (!attempts.is_empty()).then(|| ok as f64 / attempts.len() as f64),
+        p50_ms: pct(0.5),
+        p95_ms: pct(0.95),
+    }
 }
 
 /// Re-enables a disabled webhook; its held messages go out at once.
@@ -189,19 +189,12 @@ pub async fn replay_failed(app: String, id: String, since: String) -> PanelResul
     use crate::error::PanelError;
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
-    crate::engine::webhooks::get(&st.db, app.id, &id)
+    match st
+        .engine
+        .replay_failed(app.id, &id, &since)
         .await
-        .map_err(panel::from_engine)?;
-    let since_ms = if since.trim().is_empty() {
-        0
-    } else {
-        crate::domain::booking::parse_time(&format!("{}:00Z", since.trim()))
-            .or_else(|| crate::domain::booking::parse_time(since.trim()))
-            .ok_or_else(|| {
-                PanelError::field("since", "Give a date and time, e.g. 2026-11-28T09:00.")
-            })?
-    };
-    match crate::delivery::housekeeping::start_replay(&st.db, app.id, &id, since_ms).await? {
+        .map_err(panel::from_engine)?
+    {
         Some(job) => {
             tracing::info!(app = %app.slug, webhook = %id, job, user_id = user.id, "bulk replay started");
             Ok(job)

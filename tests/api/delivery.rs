@@ -1031,7 +1031,7 @@ async fn a_bin_keeps_only_its_last_hundred_requests() {
 
 #[tokio::test]
 async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restart() {
-    use bookhook::delivery::housekeeping::{replay_step, start_replay};
+    use bookhook::engine::replay;
     let s = setup(false).await;
     let schedule = bookhook::delivery::retry::RetrySchedule::parse("1s").unwrap();
     let wide = WorkerConfig {
@@ -1054,12 +1054,12 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
         .unwrap();
     assert_eq!(failed, 250);
 
-    let job = start_replay(&s.app.db, 1, s.hook_id(), 0)
+    let job = replay::start(&s.app.db, 1, s.hook_id(), 0)
         .await
         .unwrap()
         .unwrap();
     // The server's housekeeping runs steps too; either way the job moves 200 at a time.
-    let moved = replay_step(&s.app.db).await.unwrap();
+    let moved = replay::step(&s.app.db).await.unwrap();
     assert!(moved == 200 || moved == 0, "{moved}");
     let progress = |db: bookhook::store::Db| async move {
         sqlx::query_as::<_, (i64, i64, String)>(
@@ -1079,7 +1079,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
     let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
     let mut state = (0, 0, String::new());
     for _ in 0..100 {
-        replay_step(&again.db).await.unwrap();
+        replay::step(&again.db).await.unwrap();
         state = progress(again.db.clone()).await;
         if state.2 == "finished" {
             break;
@@ -1102,7 +1102,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
     let w2 = worker(&again, wide, local());
     assert_eq!(w2.step(now_ms()).await.unwrap().delivered, 250);
     assert_eq!(
-        start_replay(&again.db, 1, s.hook_id(), 0).await.unwrap(),
+        replay::start(&again.db, 1, s.hook_id(), 0).await.unwrap(),
         None,
         "nothing left to replay"
     );
@@ -1162,9 +1162,81 @@ async fn the_panel_starts_a_replay_and_reports_health() {
     assert_eq!((st, e["field"].as_str()), (400, Some("since")));
 }
 
+/// The panel's replay goes through the engine; the server's own housekeeping moves the job
+/// and wakes the worker, which sends the message again.
+#[tokio::test]
+async fn a_replay_started_from_the_panel_is_sent_again_by_the_server() {
+    let s = setup(true).await;
+    s.rx.script([Reply::Status(500)]);
+    s.book().await;
+    s.rx.wait_for(1, Duration::from_secs(10)).await;
+    // Failed for good, as after its last retry (the first retry is 5 s away).
+    let mut failed = 0;
+    for _ in 0..200 {
+        failed = sqlx::query(
+            "UPDATE deliveries SET status = 'failed' WHERE status = 'pending' AND attempts = 1",
+        )
+        .execute(&s.app.db)
+        .await
+        .unwrap()
+        .rows_affected();
+        if failed == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        failed,
+        1,
+        "the attempt is recorded: {:?}",
+        s.delivery().await
+    );
+    let (st, _) = error_of(
+        s.app
+            .call(
+                "replay_failed",
+                &[("app", "demo"), ("id", "wh_nope"), ("since", "soon")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(st, 404, "the webhook is checked before the time");
+    let job = s
+        .app
+        .call_ok(
+            "replay_failed",
+            &[
+                ("app", "demo"),
+                ("id", s.hook_id()),
+                ("since", "2020-01-01T00:00"),
+            ],
+        )
+        .await;
+    assert!(job.as_i64().is_some_and(|j| j > 0), "{job}");
+    let got = s.rx.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 2, "sent again");
+    let mut h = Value::Null;
+    for _ in 0..200 {
+        h = s
+            .app
+            .call_ok("webhook_health", &[("app", "demo"), ("id", s.hook_id())])
+            .await;
+        if s.delivery().await.0 == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.delivery().await.0, "delivered");
+    assert_eq!(
+        h["replay"],
+        json!({"total": 1, "done": 1, "finished": true, "since": 1_577_836_800_000i64}),
+        "{h}"
+    );
+}
+
 #[tokio::test]
 async fn retention_purges_old_attempts_and_finished_messages_but_never_pending_ones() {
-    use bookhook::delivery::housekeeping::purge;
+    use bookhook::store::retention::purge;
     let s = setup(false).await;
     let w = worker(&s.app, WorkerConfig::default(), local());
     s.rx.script([Reply::Status(500)]);

@@ -1,0 +1,74 @@
+//! SQL of seeding a database for the log benchmark (`make bench-log`): webhooks, messages and
+//! attempts written straight in, without the engine or the worker.
+
+use super::{Conn, Db};
+
+/// A webhook of this app posting to `https://example.com/`, with a fixed secret.
+pub async fn insert_webhook(
+    db: &Db,
+    id: &str,
+    app_id: i64,
+    name: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) VALUES ($1, $2, $3, 'https://example.com/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', $4, $5)")
+        .bind(id)
+        .bind(app_id)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// A message as the benchmark seeds it: a `confirm` with an empty payload, last answered 200.
+pub struct SeedMessage<'a> {
+    pub msg_id: &'a str,
+    pub app_id: i64,
+    pub webhook_id: &'a str,
+    pub booking_id: &'a str,
+    pub graph: &'a str,
+    pub state: &'a str,
+    pub status: &'a str,
+    pub attempts: i64,
+    /// Also its next attempt time and its last update.
+    pub created_at: i64,
+}
+
+/// Inserts the message; returns its id.
+pub async fn insert_message(conn: &mut Conn, m: &SeedMessage<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO deliveries (msg_id, app_id, webhook_id, booking_id, graph, state, action, payload, status, attempts, next_attempt_at, last_status_code, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'confirm', '{}', $7, $8, $9, 200, $10, $11) RETURNING id")
+        .bind(m.msg_id).bind(m.app_id).bind(m.webhook_id)
+        .bind(m.booking_id).bind(m.graph).bind(m.state)
+        .bind(m.status).bind(m.attempts).bind(m.created_at).bind(m.created_at).bind(m.created_at)
+        .fetch_one(conn)
+        .await
+}
+
+/// A failed scheduled attempt (HTTP 500 in 12 ms) of the message `delivery_id`, recorded
+/// under the webhook `wh_a`.
+pub async fn insert_attempt(
+    conn: &mut Conn,
+    delivery_id: i64,
+    app_id: i64,
+    attempt: i64,
+    started_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO attempts (delivery_id, app_id, webhook_id, attempt, trigger, outcome, started_at, duration_ms, request_url, request_headers, response_status) \
+         VALUES ($1, $2, 'wh_a', $3, 'scheduled', 'failed', $4, 12, 'https://example.com/', '[]', 500)")
+        .bind(delivery_id)
+        .bind(app_id)
+        .bind(attempt)
+        .bind(started_at)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Refreshes the planner's statistics after the seeding.
+pub async fn analyze(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("ANALYZE").execute(db).await.map(drop)
+}
