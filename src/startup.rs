@@ -161,12 +161,11 @@ impl Application {
             Ok(())
         });
 
-        let db = self.state.db.clone();
+        let engine = self.state.engine.clone();
         let stop = shutdown.clone();
-        let notifier = self.state.notifier.clone();
         let retention = Duration::from_secs(self.state.settings.retention_days * 24 * 3600);
         tasks.spawn(async move {
-            crate::delivery::housekeeping::run(db, retention, notifier, stop).await;
+            engine.run_housekeeping(retention, stop).await;
             Ok(())
         });
 

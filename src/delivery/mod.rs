@@ -2,7 +2,6 @@
 //! the retry rules and the metrics.
 
 pub mod client;
-pub mod housekeeping;
 pub mod metrics;
 pub mod retry;
 pub mod signing;

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod commit;
+pub mod housekeeping;
 pub mod replay;
 pub mod webhooks;
 

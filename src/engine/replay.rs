@@ -56,11 +56,15 @@ pub async fn start(
 }
 
 /// One batch of each running replay: its next failed messages go back to pending, due now,
-/// and the job's cursor and count move in the same transaction. Returns messages re-queued.
-pub async fn step(db: &Db) -> sqlx::Result<i64> {
-    let mut moved = 0;
+/// and the job's cursor and count move in the same transaction. Returns the messages
+/// re-queued, by app (apps with none left out).
+pub async fn step(db: &Db) -> sqlx::Result<Vec<(i64, i64)>> {
+    let mut moved = Vec::new();
     for job in sr::running(db).await? {
-        moved += step_job(db, &job).await?;
+        let n = step_job(db, &job).await?;
+        if n > 0 {
+            moved.push((job.app_id, n));
+        }
     }
     Ok(moved)
 }

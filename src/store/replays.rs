@@ -53,6 +53,7 @@ pub async fn insert_job(
 #[derive(Clone, Debug)]
 pub struct ReplayJob {
     pub id: i64,
+    pub app_id: i64,
     pub webhook_id: String,
     pub since: i64,
     pub max_id: i64,
@@ -60,15 +61,16 @@ pub struct ReplayJob {
 
 /// The running jobs, oldest first.
 pub async fn running(db: &Db) -> sqlx::Result<Vec<ReplayJob>> {
-    let jobs: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT id, webhook_id, since, cursor, max_id FROM replays WHERE status = 'running' ORDER BY id",
+    let jobs: Vec<(i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, app_id, webhook_id, since, max_id FROM replays WHERE status = 'running' ORDER BY id",
     )
     .fetch_all(db)
     .await?;
     Ok(jobs
         .into_iter()
-        .map(|(id, webhook_id, since, _, max_id)| ReplayJob {
+        .map(|(id, app_id, webhook_id, since, max_id)| ReplayJob {
             id,
+            app_id,
             webhook_id,
             since,
             max_id,

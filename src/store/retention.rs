@@ -1,6 +1,7 @@
 //! SQL of retention: purging, in batches, old attempts, finished messages and captured
 //! inspector requests.
 
+use super::write::write_slot;
 use super::Db;
 
 /// Deletes, in batches, attempts older than `cutoff` and finished (delivered or failed)
@@ -16,11 +17,13 @@ pub async fn purge(db: &Db, cutoff: i64) -> sqlx::Result<u64> {
     let mut total = 0;
     for sql in statements {
         loop {
+            let mut slot = write_slot(db).await?;
             let n = sqlx::query(sql)
                 .bind(cutoff)
-                .execute(db)
+                .execute(&mut *slot)
                 .await?
                 .rows_affected();
+            drop(slot);
             total += n;
             if n < 1000 {
                 break;

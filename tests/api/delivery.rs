@@ -1059,7 +1059,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
         .unwrap()
         .unwrap();
     // The server's housekeeping runs steps too; either way the job moves 200 at a time.
-    let moved = replay::step(&s.app.db).await.unwrap();
+    let moved = s.app.state.engine.replay_step().await.unwrap();
     assert!(moved == 200 || moved == 0, "{moved}");
     let progress = |db: bookhook::store::Db| async move {
         sqlx::query_as::<_, (i64, i64, String)>(
@@ -1079,7 +1079,7 @@ async fn a_bulk_replay_requeues_failed_messages_in_batches_and_survives_a_restar
     let again = spawn_app_with(settings, tempfile::tempdir().unwrap()).await;
     let mut state = (0, 0, String::new());
     for _ in 0..100 {
-        replay::step(&again.db).await.unwrap();
+        again.state.engine.replay_step().await.unwrap();
         state = progress(again.db.clone()).await;
         if state.2 == "finished" {
             break;
