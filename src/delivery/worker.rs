@@ -138,7 +138,7 @@ impl Worker {
         let (claimed, endpoints) = self.claim(now, self.cfg.max_in_flight).await?;
         let sends = claimed
             .iter()
-            .map(|c| self.send_claimed(c, endpoints.get(&c.webhook_id), Trigger::Scheduled, Some(now)));
+            .map(|c| self.send_claimed(c, endpoints.get(&c.webhook_id), trigger_of(c), Some(now)));
         let sent: Vec<Sent> = futures::future::join_all(sends).await;
         let attempted = sent.len();
         let delivered = self.record(sent, now).await?;
