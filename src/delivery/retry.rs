@@ -1,5 +1,8 @@
-//! When to try a delivery again: the schedule, jitter, `Retry-After`, and what a response means.
+//! When to try a delivery again: the schedule, jitter, `Retry-After`, what a response means, and
+//! what an attempt leads to for its message and its webhook.
 
+pub use crate::domain::delivery::Outcome;
+use crate::domain::delivery::{DeliveryStatus, Trigger};
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
@@ -176,23 +179,112 @@ pub fn honours_retry_after(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
 
-/// What one attempt amounts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// A 2xx response: the message is done.
-    Delivered,
-    /// 410 Gone: the receiver asks for the endpoint to be disabled at once.
-    Gone,
-    /// Anything else (redirects are not followed), or no response at all: retry per the schedule.
-    Failed,
-}
-
 /// Classifies an attempt by its response status; `None` is a connection or TLS error or a timeout.
 pub fn classify(status: Option<u16>) -> Outcome {
     match status {
         Some(200..=299) => Outcome::Delivered,
         Some(410) => Outcome::Gone,
         _ => Outcome::Failed,
+    }
+}
+
+/// What the decision after an attempt reads of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attempted {
+    pub outcome: Outcome,
+    pub trigger: Trigger,
+    /// The attempt's number, the first being 1 (beyond the schedule after a replay or a
+    /// manual attempt).
+    pub attempt: u32,
+    /// The response's status; `None` when there was no response.
+    pub response_status: Option<u16>,
+    /// The response's `Retry-After`, as read.
+    pub retry_after: Option<Duration>,
+    /// The message's status when it was taken for this attempt: a manual attempt that does not
+    /// deliver it leaves it so. Claimed messages were pending (or claimed by a worker that died).
+    pub status_before: DeliveryStatus,
+    /// Since when (Unix ms) the webhook has had nothing but failures; `None`: it is not failing.
+    pub failing_since: Option<i64>,
+}
+
+/// What an attempt leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Next {
+    /// The message's status from now on.
+    pub status: DeliveryStatus,
+    /// When it is tried next (Unix ms); `None` leaves the stored time as it was.
+    pub attempt_at: Option<i64>,
+    pub webhook: Health,
+}
+
+/// What an attempt does to its webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Nothing: a manual attempt that did not deliver says nothing the schedule acts on.
+    Unchanged,
+    /// It answered 2xx: its run of failures ends.
+    Recovered,
+    /// It failed: its run of failures goes on (or starts now); with `disable`, the run has
+    /// lasted `disable_after` and the webhook is disabled, its messages held.
+    Failing { disable: bool },
+    /// It answered 410 Gone: it is disabled at once.
+    Gone,
+}
+
+/// What happens to a message after an attempt, and to its webhook, at `now` (Unix ms).
+///
+/// A failed scheduled (or test) attempt is retried after the schedule's next delay, jittered by
+/// `jitter` (in [0, 1), see [`jittered`]) and stretched by `Retry-After` only for the statuses
+/// that honour it, within [`next_delay`]'s bounds; once the schedule is exhausted it fails for
+/// good. 410 Gone holds the message pending, due at once, for when its webhook is enabled again.
+/// A manual attempt touches neither schedule nor health unless it delivers.
+pub fn next_state(
+    a: &Attempted,
+    schedule: &RetrySchedule,
+    disable_after: Duration,
+    now: i64,
+    jitter: f64,
+) -> Next {
+    use DeliveryStatus::{Delivered, Failed, Pending};
+    match (a.outcome, a.trigger) {
+        (Outcome::Delivered, _) => Next {
+            status: Delivered,
+            attempt_at: None,
+            webhook: Health::Recovered,
+        },
+        (Outcome::Failed | Outcome::Gone, Trigger::Manual) => Next {
+            status: match a.status_before {
+                Delivered => Delivered,
+                Failed => Failed,
+                DeliveryStatus::Pending | DeliveryStatus::Delivering => Pending,
+            },
+            attempt_at: None,
+            webhook: Health::Unchanged,
+        },
+        (Outcome::Gone, Trigger::Scheduled | Trigger::Test) => Next {
+            status: Pending,
+            attempt_at: Some(now),
+            webhook: Health::Gone,
+        },
+        (Outcome::Failed, Trigger::Scheduled | Trigger::Test) => {
+            let (status, attempt_at) = match schedule.delay_after(a.attempt) {
+                Some(scheduled) => {
+                    let scheduled = jittered(scheduled, jitter);
+                    let honoured = a.response_status.is_some_and(honours_retry_after);
+                    let delay = next_delay(scheduled, a.retry_after.filter(|_| honoured));
+                    (Pending, Some(now + delay.as_millis() as i64))
+                }
+                None => (Failed, None),
+            };
+            let since = a.failing_since.unwrap_or(now);
+            Next {
+                status,
+                attempt_at,
+                webhook: Health::Failing {
+                    disable: now - since >= disable_after.as_millis() as i64,
+                },
+            }
+        }
     }
 }
 
@@ -425,5 +517,255 @@ mod tests {
             assert_eq!(classify(Some(status)), Outcome::Failed, "{status}");
         }
         assert_eq!(classify(None), Outcome::Failed);
+    }
+
+    // What an attempt leads to: one named row per case.
+
+    const NOW: i64 = 1_700_000_000_000;
+    const HOUR_MS: i64 = 3_600_000;
+    /// The webhook flag's threshold in the tables below.
+    const DISABLE_AFTER: Duration = Duration::from_secs(5 * DAY);
+    const DISABLE_AFTER_MS: i64 = 5 * 24 * HOUR_MS;
+
+    /// Four attempts: delays after the first (1 s), the middle ones (1 min, 1 h), none after the
+    /// last (the fourth); a fifth is beyond the schedule (after a replay or a manual attempt).
+    fn schedule() -> RetrySchedule {
+        RetrySchedule::parse("1s, 1m, 1h").unwrap()
+    }
+
+    /// How long the webhook has had nothing but failures before the attempt.
+    #[derive(Clone, Copy, Debug)]
+    enum Webhook {
+        Healthy,
+        FailingBriefly,
+        FailingJustShortOfDisabling,
+        FailingLongEnoughToDisable,
+    }
+
+    impl Webhook {
+        fn failing_since(self) -> Option<i64> {
+            match self {
+                Webhook::Healthy => None,
+                Webhook::FailingBriefly => Some(NOW - HOUR_MS),
+                Webhook::FailingJustShortOfDisabling => Some(NOW - DISABLE_AFTER_MS + 1),
+                Webhook::FailingLongEnoughToDisable => Some(NOW - DISABLE_AFTER_MS),
+            }
+        }
+    }
+
+    fn attempted(
+        outcome: Outcome,
+        trigger: Trigger,
+        attempt: u32,
+        before: DeliveryStatus,
+        webhook: Webhook,
+    ) -> Attempted {
+        Attempted {
+            outcome,
+            trigger,
+            attempt,
+            response_status: match outcome {
+                Outcome::Delivered => Some(200),
+                Outcome::Failed => Some(500),
+                Outcome::Gone => Some(410),
+            },
+            retry_after: None,
+            status_before: before,
+            failing_since: webhook.failing_since(),
+        }
+    }
+
+    fn next(status: DeliveryStatus, attempt_at: Option<i64>, webhook: Health) -> Next {
+        Next {
+            status,
+            attempt_at,
+            webhook,
+        }
+    }
+
+    #[test]
+    fn every_outcome_attempt_trigger_and_webhook_leads_where_it_should() {
+        use DeliveryStatus::{Delivered, Delivering, Failed, Pending};
+        use Health::{Gone, Recovered, Unchanged};
+        use Trigger::{Manual, Scheduled, Test};
+        use Webhook::*;
+        let failing = |disable| Health::Failing { disable };
+        let at = |ms: i64| Some(NOW + ms);
+        #[rustfmt::skip]
+        let rows: &[(&str, Outcome, Trigger, u32, DeliveryStatus, Webhook, Next)] = &[
+            // Delivered: done, whatever came before, and the webhook's failure run ends.
+            ("delivered at the first attempt", Outcome::Delivered, Scheduled, 1, Pending, Healthy,
+                next(Delivered, None, Recovered)),
+            ("delivered at a middle attempt", Outcome::Delivered, Scheduled, 2, Pending, FailingBriefly,
+                next(Delivered, None, Recovered)),
+            ("delivered at the last attempt to a webhook failing long enough to disable", Outcome::Delivered, Scheduled, 4, Pending, FailingLongEnoughToDisable,
+                next(Delivered, None, Recovered)),
+            ("delivered beyond the schedule", Outcome::Delivered, Scheduled, 5, Pending, Healthy,
+                next(Delivered, None, Recovered)),
+            ("a test event delivered", Outcome::Delivered, Test, 1, Pending, FailingBriefly,
+                next(Delivered, None, Recovered)),
+            ("a manual attempt delivers a failed message", Outcome::Delivered, Manual, 5, Failed, FailingLongEnoughToDisable,
+                next(Delivered, None, Recovered)),
+            ("a manual attempt delivers a pending message", Outcome::Delivered, Manual, 2, Pending, Healthy,
+                next(Delivered, None, Recovered)),
+            ("a manual attempt delivers a delivered message again", Outcome::Delivered, Manual, 2, Delivered, Healthy,
+                next(Delivered, None, Recovered)),
+            // Failed: retried per the schedule until it runs out; the webhook's run goes on.
+            ("the first failure retries after the first delay", Outcome::Failed, Scheduled, 1, Pending, Healthy,
+                next(Pending, at(1_000), failing(false))),
+            ("a middle failure retries after its delay", Outcome::Failed, Scheduled, 2, Pending, FailingBriefly,
+                next(Pending, at(60_000), failing(false))),
+            ("the last retry waits the last delay", Outcome::Failed, Scheduled, 3, Pending, FailingBriefly,
+                next(Pending, at(HOUR_MS), failing(false))),
+            ("a failed last attempt fails the message for good", Outcome::Failed, Scheduled, 4, Pending, FailingBriefly,
+                next(Failed, None, failing(false))),
+            ("a failure beyond the schedule fails it again at once", Outcome::Failed, Scheduled, 5, Pending, Healthy,
+                next(Failed, None, failing(false))),
+            ("a webhook failing just short of disable_after stays enabled", Outcome::Failed, Scheduled, 2, Pending, FailingJustShortOfDisabling,
+                next(Pending, at(60_000), failing(false))),
+            ("a first failure to a webhook failing for disable_after disables it", Outcome::Failed, Scheduled, 1, Pending, FailingLongEnoughToDisable,
+                next(Pending, at(1_000), failing(true))),
+            ("a failed last attempt to a webhook failing long enough fails and disables", Outcome::Failed, Scheduled, 4, Pending, FailingLongEnoughToDisable,
+                next(Failed, None, failing(true))),
+            ("a failure beyond the schedule to a webhook failing long enough", Outcome::Failed, Scheduled, 5, Pending, FailingLongEnoughToDisable,
+                next(Failed, None, failing(true))),
+            ("a failed test event retries as a scheduled one", Outcome::Failed, Test, 1, Pending, Healthy,
+                next(Pending, at(1_000), failing(false))),
+            ("a failed test event to a webhook failing long enough disables it", Outcome::Failed, Test, 2, Pending, FailingLongEnoughToDisable,
+                next(Pending, at(60_000), failing(true))),
+            ("a failed last attempt of a test event fails it", Outcome::Failed, Test, 4, Pending, FailingBriefly,
+                next(Failed, None, failing(false))),
+            // Gone: held pending, due as soon as the webhook is enabled again, which it is not.
+            ("gone at the first attempt holds the message and disables the webhook", Outcome::Gone, Scheduled, 1, Pending, Healthy,
+                next(Pending, Some(NOW), Gone)),
+            ("gone at the last attempt holds the message, not fails it", Outcome::Gone, Scheduled, 4, Pending, FailingBriefly,
+                next(Pending, Some(NOW), Gone)),
+            ("gone beyond the schedule to a webhook failing long enough", Outcome::Gone, Scheduled, 5, Pending, FailingLongEnoughToDisable,
+                next(Pending, Some(NOW), Gone)),
+            ("a test event gone", Outcome::Gone, Test, 1, Pending, Healthy,
+                next(Pending, Some(NOW), Gone)),
+            // Manual, not delivered: the status and the schedule stay, the webhook is untouched.
+            ("a failed manual attempt leaves a failed message failed", Outcome::Failed, Manual, 5, Failed, FailingLongEnoughToDisable,
+                next(Failed, None, Unchanged)),
+            ("a failed manual attempt leaves a delivered message delivered", Outcome::Failed, Manual, 3, Delivered, Healthy,
+                next(Delivered, None, Unchanged)),
+            ("a failed manual attempt leaves a pending message on its schedule", Outcome::Failed, Manual, 2, Pending, FailingBriefly,
+                next(Pending, None, Unchanged)),
+            ("a failed manual attempt at the last attempt number does not fail a pending message", Outcome::Failed, Manual, 4, Pending, Healthy,
+                next(Pending, None, Unchanged)),
+            ("a failed manual attempt puts a message whose claim expired back to pending", Outcome::Failed, Manual, 1, Delivering, Healthy,
+                next(Pending, None, Unchanged)),
+            ("a manual attempt answered gone disables nothing and keeps a failed message failed", Outcome::Gone, Manual, 5, Failed, FailingLongEnoughToDisable,
+                next(Failed, None, Unchanged)),
+            ("a manual attempt answered gone keeps a pending message pending", Outcome::Gone, Manual, 1, Pending, Healthy,
+                next(Pending, None, Unchanged)),
+        ];
+        let schedule = schedule();
+        for (name, outcome, trigger, attempt, before, webhook, want) in rows {
+            let a = attempted(*outcome, *trigger, *attempt, *before, *webhook);
+            assert_eq!(
+                next_state(&a, &schedule, DISABLE_AFTER, NOW, 0.5),
+                *want,
+                "{name}"
+            );
+        }
+    }
+
+    /// Name; attempt; response status; `Retry-After` in seconds; jitter; then the status and
+    /// the delay in ms that follow.
+    type RetryAfterRow = (
+        &'static str,
+        u32,
+        Option<u16>,
+        Option<u64>,
+        f64,
+        DeliveryStatus,
+        Option<i64>,
+    );
+
+    #[test]
+    fn retry_after_is_honoured_only_for_some_statuses_and_within_bounds() {
+        let failing = Health::Failing { disable: false };
+        // The second attempt's delay is 1 min: 48 s to 72 s jittered.
+        #[rustfmt::skip]
+        let rows: &[RetryAfterRow] = &[
+            ("429 asking for longer, within twice the delay, is honoured", 2, Some(429), Some(90), 0.5, DeliveryStatus::Pending, Some(90_000)),
+            ("502 asking for exactly twice the delay is honoured", 2, Some(502), Some(120), 0.5, DeliveryStatus::Pending, Some(120_000)),
+            ("503 asking for more than twice the delay gets twice", 2, Some(503), Some(3_600), 0.5, DeliveryStatus::Pending, Some(120_000)),
+            ("504 asking for less than the delay gets the delay", 2, Some(504), Some(10), 0.5, DeliveryStatus::Pending, Some(60_000)),
+            ("500 is not one that honours it", 2, Some(500), Some(90), 0.5, DeliveryStatus::Pending, Some(60_000)),
+            ("400 is not one that honours it", 2, Some(400), Some(90), 0.5, DeliveryStatus::Pending, Some(60_000)),
+            ("no response has no Retry-After", 2, None, None, 0.5, DeliveryStatus::Pending, Some(60_000)),
+            ("429 without Retry-After waits the delay", 2, Some(429), None, 0.5, DeliveryStatus::Pending, Some(60_000)),
+            ("the bounds are those of the jittered delay, low", 2, Some(429), Some(100), 0.0, DeliveryStatus::Pending, Some(96_000)),
+            ("the jitter at its low end with no Retry-After", 2, Some(503), None, 0.0, DeliveryStatus::Pending, Some(48_000)),
+            ("the bounds are those of the jittered delay, high", 2, Some(429), Some(30), 0.75, DeliveryStatus::Pending, Some(66_000)),
+            ("Retry-After does not extend an exhausted schedule", 4, Some(429), Some(60), 0.5, DeliveryStatus::Failed, None),
+        ];
+        let schedule = schedule();
+        for (name, attempt, status, retry_after, jitter, status_after, at) in rows {
+            let a = Attempted {
+                outcome: Outcome::Failed,
+                trigger: Trigger::Scheduled,
+                attempt: *attempt,
+                response_status: *status,
+                retry_after: retry_after.map(secs),
+                status_before: DeliveryStatus::Pending,
+                failing_since: None,
+            };
+            assert_eq!(
+                next_state(&a, &schedule, DISABLE_AFTER, NOW, *jitter),
+                next(*status_after, at.map(|ms| NOW + ms), failing),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_test_event_is_treated_as_a_scheduled_attempt_in_every_case() {
+        let schedule = schedule();
+        let webhooks = [
+            Webhook::Healthy,
+            Webhook::FailingBriefly,
+            Webhook::FailingJustShortOfDisabling,
+            Webhook::FailingLongEnoughToDisable,
+        ];
+        for outcome in Outcome::ALL {
+            for attempt in 1..=6 {
+                for webhook in webhooks {
+                    let scheduled = attempted(
+                        *outcome,
+                        Trigger::Scheduled,
+                        attempt,
+                        DeliveryStatus::Pending,
+                        webhook,
+                    );
+                    let test = Attempted {
+                        trigger: Trigger::Test,
+                        ..scheduled
+                    };
+                    assert_eq!(
+                        next_state(&test, &schedule, DISABLE_AFTER, NOW, 0.3),
+                        next_state(&scheduled, &schedule, DISABLE_AFTER, NOW, 0.3),
+                        "{outcome:?} at attempt {attempt} to a {webhook:?} webhook"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn with_disable_after_zero_any_failure_disables_even_a_healthy_webhook() {
+        let a = attempted(
+            Outcome::Failed,
+            Trigger::Scheduled,
+            1,
+            DeliveryStatus::Pending,
+            Webhook::Healthy,
+        );
+        assert_eq!(
+            next_state(&a, &schedule(), Duration::ZERO, NOW, 0.5).webhook,
+            Health::Failing { disable: true }
+        );
     }
 }

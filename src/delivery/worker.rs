@@ -1,26 +1,26 @@
-//! The delivery worker: claims due messages under a lease, signs and POSTs them concurrently
-//! (a global bound, a per-endpoint bound, an optional per-endpoint rate), and records each
-//! batch of attempts with the next state of its messages in one transaction.
+//! The delivery worker: the `Worker` value, `step` (one claim → attempt → record round) and the pipelined `run`.
 //!
-//! `step` runs one claim → send → record round and is what tests drive; `run` is the same
-//! pieces pipelined, woken at once by committed transitions and by due retries.
+//! Each stage has its file: [admission](super::admission) claims due messages within the
+//! global bound, the per-endpoint bound and the optional per-endpoint rate, and gives room to
+//! messages handed over by the transactions that write them; [attempt](super::attempt) signs
+//! and POSTs one message; [record](super::record) writes a batch of attempts with the next
+//! state of their messages (see [`super::retry::next_state`]) in one transaction. `step` is
+//! what tests drive; `run` is woken at once by committed transitions and by due retries.
 
+use super::admission::Admission;
+pub use super::attempt::{Sent, MAX_RESPONSE_BODY};
 use super::metrics::Metrics;
-use super::retry::{self, Outcome, RetrySchedule};
-use super::signing;
-use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
-use crate::store::deliveries::{self as sd, AttemptRecord, Claimed, Endpoint, HealthChanges};
+use super::retry::RetrySchedule;
+use crate::domain::delivery::Trigger;
+use crate::domain::webhook::TargetPolicy;
+use crate::store::deliveries::{self as sd, AttemptRecord, Claimed, Endpoint};
 use crate::store::{now_ms, Db};
-use futures::StreamExt;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
-
-/// Response bodies are kept up to this many bytes (Svix keeps 20,000).
-pub const MAX_RESPONSE_BODY: usize = 20 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -46,37 +46,15 @@ impl Default for WorkerConfig {
     }
 }
 
-/// A round claims up to this many times the per-endpoint bound for one endpoint: they are sent
-/// as that endpoint's requests finish, without a claim (a turn at the database's single
-/// writer) for each handful. Claims stay bounded by the global bound.
-const CLAIM_AHEAD: usize = 4;
-
-/// Per-endpoint token bucket for the optional rate limit.
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 pub struct Worker {
-    db: Db,
-    client: reqwest::Client,
-    policy: TargetPolicy,
+    pub(super) db: Db,
+    pub(super) client: reqwest::Client,
+    pub(super) policy: TargetPolicy,
     pub cfg: WorkerConfig,
     pub wake: Arc<Notify>,
     pub metrics: Arc<Metrics>,
-    /// Messages claimed and not yet sent on, per endpoint.
-    in_flight: Mutex<HashMap<String, usize>>,
-    /// Requests being made, per endpoint: at most `max_per_endpoint` at once.
-    sending: Mutex<HashMap<String, Arc<Semaphore>>>,
-    buckets: Mutex<HashMap<String, Bucket>>,
-    /// Messages in flight at once, across all endpoints: `max_in_flight` permits, held from
-    /// claim (or hand-off) until the attempt is sent on to be recorded.
-    slots: Arc<Semaphore>,
-    /// Set while `run` runs and is not stopping: only then are new messages handed to it.
-    running: AtomicBool,
-    /// What the last claim round left due and unclaimed: new messages to these endpoints are
-    /// not handed over, so they do not overtake older ones.
-    behind: Mutex<Behind>,
+    /// What is in flight and the room left (see [`Admission`]).
+    pub(super) admission: Admission,
     /// New messages handed over by the transactions that wrote them (see [`Handoff`]).
     handed: mpsc::UnboundedSender<Handed>,
     handed_rx: Mutex<Option<mpsc::UnboundedReceiver<Handed>>>,
@@ -88,14 +66,6 @@ pub struct Worker {
 
 /// New messages handed to the worker by one transaction, each with its room in flight.
 type Handed = Vec<(Claimed, OwnedSemaphorePermit)>;
-
-/// Endpoints with due messages that a claim round did not take.
-#[derive(Default)]
-struct Behind {
-    /// The round saw as many candidates as it asked for: there may be more, of any endpoint.
-    all: bool,
-    hooks: std::collections::HashSet<String>,
-}
 
 /// What one round did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -118,116 +88,15 @@ impl Worker {
             db,
             client,
             policy,
-            slots: Arc::new(Semaphore::new(cfg.max_in_flight)),
+            admission: Admission::new(cfg.max_in_flight),
             cfg,
             wake,
             metrics,
-            in_flight: Mutex::new(HashMap::new()),
-            sending: Mutex::new(HashMap::new()),
-            buckets: Mutex::new(HashMap::new()),
-            running: AtomicBool::new(false),
-            behind: Mutex::new(Behind::default()),
             handed,
             handed_rx: Mutex::new(Some(handed_rx)),
             changes: None,
             peers: None,
         })
-    }
-
-    /// Claims up to `limit` due messages, respecting the per-endpoint bound and rate limits.
-    async fn claim(
-        &self,
-        now: i64,
-        limit: usize,
-    ) -> anyhow::Result<(Vec<Claimed>, HashMap<String, Endpoint>)> {
-        if limit == 0 {
-            return Ok((vec![], HashMap::new()));
-        }
-        let asked = limit * 4;
-        let candidates = sd::candidates(&self.db, now, asked as i64).await?;
-        if candidates.is_empty() {
-            *self.behind.lock().unwrap_or_else(|e| e.into_inner()) = Behind::default();
-            return Ok((vec![], HashMap::new()));
-        }
-        let mut hook_ids: Vec<String> = candidates.iter().map(|c| c.1.clone()).collect();
-        hook_ids.sort();
-        hook_ids.dedup();
-        let endpoints = sd::endpoints(&self.db, &hook_ids).await?;
-        let mut chosen = Vec::with_capacity(limit);
-        {
-            let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-            let mut taken: HashMap<&str, usize> = HashMap::new();
-            for (id, hook) in &candidates {
-                if chosen.len() >= limit {
-                    break;
-                }
-                let busy = in_flight.get(hook).copied().unwrap_or(0)
-                    + taken.get(hook.as_str()).copied().unwrap_or(0);
-                if busy >= self.cfg.max_per_endpoint * CLAIM_AHEAD {
-                    continue;
-                }
-                if let Some(rate) = endpoints.get(hook).and_then(|e| e.rate_limit_per_second) {
-                    let rate = rate.max(1) as f64;
-                    let b = buckets.entry(hook.clone()).or_insert(Bucket {
-                        tokens: rate,
-                        at: Instant::now(),
-                    });
-                    let elapsed = b.at.elapsed().as_secs_f64();
-                    b.tokens = (b.tokens + elapsed * rate).min(rate);
-                    b.at = Instant::now();
-                    if b.tokens < 1.0 {
-                        continue;
-                    }
-                    b.tokens -= 1.0;
-                }
-                *taken.entry(hook.as_str()).or_default() += 1;
-                chosen.push(*id);
-            }
-            drop(buckets);
-            let taken_ids: std::collections::HashSet<i64> = chosen.iter().copied().collect();
-            let left: std::collections::HashSet<String> = candidates
-                .iter()
-                .filter(|(id, _)| !taken_ids.contains(id))
-                .map(|(_, hook)| hook.clone())
-                .collect();
-            *self.behind.lock().unwrap_or_else(|e| e.into_inner()) = Behind {
-                all: candidates.len() >= asked,
-                hooks: left,
-            };
-            // Count them in flight before the claim commits, so a concurrent round does not
-            // overshoot the per-endpoint bound.
-            for (hook, n) in taken {
-                *in_flight.entry(hook.to_string()).or_default() += n;
-            }
-        }
-        let claimed = match sd::claim(&self.db, &chosen, now, now + self.lease_ms()).await {
-            Ok(c) => c,
-            Err(e) => {
-                self.release_ids(&candidates, &chosen);
-                return Err(e.into());
-            }
-        };
-        // Release the slots of candidates another worker took first.
-        let got: std::collections::HashSet<i64> = claimed.iter().map(|c| c.id).collect();
-        let lost: Vec<i64> = chosen
-            .iter()
-            .copied()
-            .filter(|id| !got.contains(id))
-            .collect();
-        self.release_ids(&candidates, &lost);
-        Ok((claimed, endpoints))
-    }
-
-    fn release_ids(&self, candidates: &[(i64, String)], ids: &[i64]) {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        for id in ids {
-            if let Some((_, hook)) = candidates.iter().find(|c| c.0 == *id) {
-                if let Some(n) = in_flight.get_mut(hook) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-        }
     }
 
     /// Tells live delivery logs which apps changed (once per app per batch).
@@ -245,37 +114,16 @@ impl Worker {
         }
     }
 
-    fn release(&self, hook: &str) {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = in_flight.get_mut(hook) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                in_flight.remove(hook);
-                // Nothing of this endpoint is claimed: no one holds or waits for its gate.
-                self.sending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(hook);
-            }
-        }
-    }
-
     /// Sends a claimed message once its endpoint has a free request slot, then releases its
     /// claim slot.
     async fn send_claimed(
         &self,
         c: &Claimed,
         e: Option<&Endpoint>,
-        trigger: &'static str,
+        trigger: Trigger,
         now: Option<i64>,
     ) -> Sent {
-        let gate = self
-            .sending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(c.webhook_id.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.max_per_endpoint)))
-            .clone();
+        let gate = self.gate(&c.webhook_id);
         let permit = gate.acquire_owned().await;
         let s = self
             .attempt(c, e, trigger, now.unwrap_or_else(now_ms))
@@ -285,235 +133,12 @@ impl Worker {
         s
     }
 
-    /// A claim outlives the longest wait for it to be sent and recorded by a wide margin, so
-    /// only a dead worker's claims expire: up to `CLAIM_AHEAD` rounds of requests to its
-    /// endpoint may come first, each at most the timeout.
-    fn lease_ms(&self) -> i64 {
-        (self.cfg.timeout.as_millis() as i64) * (CLAIM_AHEAD as i64 + 1) + 10_000
-    }
-
-    /// Sends one message once and says what happened; never fails.
-    pub async fn attempt(
-        &self,
-        c: &Claimed,
-        e: Option<&Endpoint>,
-        trigger: &'static str,
-        now: i64,
-    ) -> Sent {
-        let started_at = now_ms();
-        let started = Instant::now();
-        let attempt_no = c.attempts + 1;
-        let Some(e) = e else {
-            return Sent::error(
-                c,
-                trigger,
-                attempt_no,
-                started_at,
-                String::new(),
-                "[]".into(),
-                "the webhook no longer exists".into(),
-            );
-        };
-        let ts = started_at / 1000;
-        let mut secrets = vec![e.secret.as_str()];
-        if let (Some(p), Some(until)) = (&e.previous_secret, e.previous_secret_expires_at) {
-            if until > now {
-                secrets.push(p);
-            }
-        }
-        let body = c.payload.as_bytes();
-        let sig = match signing::signature_header(&secrets, &c.msg_id, ts, body) {
-            Ok(s) => s,
-            Err(err) => {
-                return Sent::error(
-                    c,
-                    trigger,
-                    attempt_no,
-                    started_at,
-                    e.url.clone(),
-                    "[]".into(),
-                    format!("signing failed: {err}"),
-                );
-            }
-        };
-        let headers: Vec<(&str, String)> = vec![
-            ("content-type", "application/json".into()),
-            (
-                "user-agent",
-                concat!("bookhook/", env!("CARGO_PKG_VERSION")).into(),
-            ),
-            ("webhook-id", c.msg_id.clone()),
-            ("webhook-timestamp", ts.to_string()),
-            ("webhook-signature", sig),
-            (
-                "x-timekit-signature",
-                signing::timekit_signature(&e.secret, body),
-            ),
-        ];
-        let req_headers = serde_json::to_string(&headers).unwrap_or_default();
-        // IP literals never reach the resolver, so they are checked here.
-        if let Ok(u) = WebhookUrl::parse(&e.url) {
-            if let Host::Ip(ip) = u.host() {
-                if !self.policy.allows(ip) && !self.policy.is_own_inspector(&u) {
-                    return Sent::error(
-                        c,
-                        trigger,
-                        attempt_no,
-                        started_at,
-                        e.url.clone(),
-                        req_headers,
-                        format!("{} ({ip})", super::client::REFUSED),
-                    );
-                }
-            }
-        }
-        let mut req = self.client.post(&e.url).body(c.payload.clone());
-        for (k, v) in &headers {
-            req = req.header(*k, v);
-        }
-        let result = req.send().await;
-        let mut sent = Sent {
-            record: AttemptRecord {
-                delivery_id: c.id,
-                app_id: c.app_id,
-                webhook_id: c.webhook_id.clone(),
-                attempt: attempt_no,
-                trigger,
-                outcome: "failed",
-                started_at,
-                duration_ms: 0,
-                request_url: e.url.clone(),
-                request_headers: req_headers,
-                response_status: None,
-                response_headers: None,
-                response_body: None,
-                error: None,
-                next_status: "pending",
-                next_attempt_at: None,
-            },
-            retry_after: None,
-            duration: Duration::ZERO,
-        };
-        match result {
-            Ok(res) => {
-                let status = res.status().as_u16();
-                sent.record.response_status = Some(status as i64);
-                let hdrs: Vec<(String, String)> = res
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
-                sent.retry_after = res
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
-                sent.record.response_headers = serde_json::to_string(&hdrs).ok();
-                let (body, err) = read_limited(res, MAX_RESPONSE_BODY).await;
-                sent.record.response_body = Some(body);
-                sent.record.error = err;
-                sent.record.outcome = match retry::classify(Some(status)) {
-                    Outcome::Delivered => "delivered",
-                    Outcome::Gone => "gone",
-                    Outcome::Failed => "failed",
-                };
-                if sent.record.outcome == "failed" && sent.record.error.is_none() {
-                    sent.record.error = Some(if (300..400).contains(&status) {
-                        format!("HTTP {status}: redirects are not followed")
-                    } else {
-                        format!("HTTP {status}")
-                    });
-                }
-            }
-            Err(err) => {
-                sent.record.error = Some(describe(&err));
-            }
-        }
-        sent.duration = started.elapsed();
-        sent.record.duration_ms = sent.duration.as_millis() as i64;
-        sent
-    }
-
-    /// Decides each message's next state and the endpoints' health, and writes it all.
-    async fn record(&self, sent: Vec<Sent>, now: i64) -> anyhow::Result<usize> {
-        if sent.is_empty() {
-            return Ok(0);
-        }
-        // Only endpoints that failed now can have been failing long enough to be disabled.
-        let mut hooks: Vec<String> = sent
-            .iter()
-            .filter(|s| s.record.outcome == "failed")
-            .map(|s| s.record.webhook_id.clone())
-            .collect();
-        hooks.sort();
-        hooks.dedup();
-        let failing = sd::failing_since(&self.db, &hooks).await?;
-        let mut health = HealthChanges::default();
-        let mut delivered = 0;
-        let mut records = Vec::with_capacity(sent.len());
-        for mut s in sent {
-            let r = &mut s.record;
-            self.metrics.observe(r.outcome, s.duration);
-            match r.outcome {
-                "delivered" => {
-                    delivered += 1;
-                    r.next_status = "delivered";
-                    r.next_attempt_at = None;
-                    health.recovered.push(r.webhook_id.clone());
-                }
-                "gone" => {
-                    // Held, not failed: re-enabling the webhook delivers it.
-                    r.next_status = "pending";
-                    r.next_attempt_at = Some(now);
-                    health.disable.push((r.webhook_id.clone(), "gone"));
-                }
-                _ => {
-                    match self.cfg.schedule.delay_after(r.attempt as u32) {
-                        Some(scheduled) => {
-                            let scheduled = retry::jitter(scheduled);
-                            let honoured = r
-                                .response_status
-                                .is_some_and(|st| retry::honours_retry_after(st as u16));
-                            let delay =
-                                retry::next_delay(scheduled, s.retry_after.filter(|_| honoured));
-                            r.next_status = "pending";
-                            r.next_attempt_at = Some(now + delay.as_millis() as i64);
-                        }
-                        None => {
-                            r.next_status = "failed";
-                            r.next_attempt_at = None;
-                        }
-                    }
-                    health.failing.push(r.webhook_id.clone());
-                    let since = failing.get(&r.webhook_id).copied().unwrap_or(now);
-                    if now - since >= self.cfg.disable_after.as_millis() as i64 {
-                        health.disable.push((r.webhook_id.clone(), "failing"));
-                    }
-                }
-            }
-            records.push(s.record);
-        }
-        // A success in the batch wins over failures of the same endpoint in it.
-        health.failing.retain(|h| !health.recovered.contains(h));
-        health.recovered.dedup();
-        health.failing.dedup();
-        health.disable.dedup();
-        sd::record(&self.db, &records, &health, now).await?;
-        self.announce(records.iter().map(|r| r.app_id));
-        Ok(delivered)
-    }
-
     /// One round: claim what is due at `now`, send it all, record it all.
     pub async fn step(&self, now: i64) -> anyhow::Result<StepOutcome> {
         let (claimed, endpoints) = self.claim(now, self.cfg.max_in_flight).await?;
         let sends = claimed
             .iter()
-            .map(|c| self.send_claimed(c, endpoints.get(&c.webhook_id), "scheduled", Some(now)));
+            .map(|c| self.send_claimed(c, endpoints.get(&c.webhook_id), trigger_of(c), Some(now)));
         let sent: Vec<Sent> = futures::future::join_all(sends).await;
         let attempted = sent.len();
         let delivered = self.record(sent, now).await?;
@@ -527,7 +152,7 @@ impl Worker {
     /// and records finished attempts in batches. On `stop` it claims nothing more, lets the
     /// attempts in flight finish and records them before returning.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let slots = self.slots.clone();
+        let slots = self.admission.slots().clone();
         let (tx, mut rx) = mpsc::unbounded_channel::<Sent>();
         let recorder = {
             let me = self.clone();
@@ -559,7 +184,7 @@ impl Worker {
                 }
             })
         };
-        self.running.store(true, Ordering::SeqCst);
+        self.admission.set_running(true);
         loop {
             if stop.is_cancelled() {
                 break;
@@ -606,7 +231,7 @@ impl Worker {
             }
         }
         // Finish what is in flight: every slot back means every attempt has been sent on.
-        self.running.store(false, Ordering::SeqCst);
+        self.admission.set_running(false);
         let _ = handed.await;
         let _ = slots.acquire_many(self.cfg.max_in_flight as u32).await;
         drop(tx);
@@ -681,28 +306,6 @@ impl Worker {
             let _ = tx.send(s);
             drop(permit);
         });
-    }
-
-    /// Room for one more message to this endpoint, held until it is sent: only while `run`
-    /// runs, within both bounds that claims respect.
-    fn reserve(&self, webhook_id: &str) -> Option<OwnedSemaphorePermit> {
-        if !self.running.load(Ordering::SeqCst) {
-            return None;
-        }
-        {
-            let behind = self.behind.lock().unwrap_or_else(|e| e.into_inner());
-            if behind.all || behind.hooks.contains(webhook_id) {
-                return None;
-            }
-        }
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let busy = in_flight.get(webhook_id).copied().unwrap_or(0);
-        if busy >= self.cfg.max_per_endpoint * CLAIM_AHEAD {
-            return None;
-        }
-        let permit = self.slots.clone().try_acquire_owned().ok()?;
-        *in_flight.entry(webhook_id.to_string()).or_default() += 1;
-        Some(permit)
     }
 }
 
@@ -811,11 +414,11 @@ impl Drop for Handoff {
     }
 }
 
-fn trigger_of(c: &Claimed) -> &'static str {
+fn trigger_of(c: &Claimed) -> Trigger {
     if c.is_test {
-        "test"
+        Trigger::Test
     } else {
-        "scheduled"
+        Trigger::Scheduled
     }
 }
 
@@ -829,7 +432,7 @@ impl Worker {
         msg_id: &str,
     ) -> anyhow::Result<Option<AttemptRecord>> {
         let now = now_ms();
-        let Some((c, previous)) = crate::store::log::claim_for_manual(
+        let Some((c, before)) = crate::store::log::claim_for_manual(
             &self.db,
             app_id,
             msg_id,
@@ -842,111 +445,35 @@ impl Worker {
         };
         let endpoints = sd::endpoints(&self.db, std::slice::from_ref(&c.webhook_id)).await?;
         let sent = self
-            .attempt(&c, endpoints.get(&c.webhook_id), "manual", now)
+            .attempt(&c, endpoints.get(&c.webhook_id), Trigger::Manual, now)
             .await;
-        self.metrics.observe(sent.record.outcome, sent.duration);
-        let mut r = sent.record;
-        let mut health = HealthChanges::default();
-        if r.outcome == "delivered" {
-            r.next_status = "delivered";
-            health.recovered.push(r.webhook_id.clone());
-        } else {
-            r.next_status = match previous.as_str() {
-                "delivered" => "delivered",
-                "failed" => "failed",
-                _ => "pending",
-            };
-        }
-        r.next_attempt_at = None;
-        sd::record(&self.db, std::slice::from_ref(&r), &health, now).await?;
-        self.announce([r.app_id]);
-        Ok(Some(r))
+        self.record_manual(sent, before, now).await.map(Some)
     }
 }
 
-/// One finished attempt on its way to be recorded.
-pub struct Sent {
-    pub record: AttemptRecord,
-    pub retry_after: Option<Duration>,
-    pub duration: Duration,
-}
+/// Ids for a span's field, formatted only if the span is recorded.
+pub(super) struct Ids<I>(pub I);
 
-impl Sent {
-    fn error(
-        c: &Claimed,
-        trigger: &'static str,
-        attempt: i64,
-        started_at: i64,
-        url: String,
-        headers: String,
-        error: String,
-    ) -> Self {
-        Sent {
-            record: AttemptRecord {
-                delivery_id: c.id,
-                app_id: c.app_id,
-                webhook_id: c.webhook_id.clone(),
-                attempt,
-                trigger,
-                outcome: "failed",
-                started_at,
-                duration_ms: 0,
-                request_url: url,
-                request_headers: headers,
-                response_status: None,
-                response_headers: None,
-                response_body: None,
-                error: Some(error),
-                next_status: "pending",
-                next_attempt_at: None,
-            },
-            retry_after: None,
-            duration: Duration::ZERO,
-        }
+impl<I> fmt::Debug for Ids<I>
+where
+    I: Iterator + Clone,
+    I::Item: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
     }
 }
 
-/// Reads at most `limit` bytes of the body; the rest is not read at all.
-async fn read_limited(res: reqwest::Response, limit: usize) -> (String, Option<String>) {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut stream = res.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                let room = limit - buf.len();
-                buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                if buf.len() >= limit {
-                    break;
-                }
-            }
-            Err(e) => {
-                return (
-                    String::from_utf8_lossy(&buf).into_owned(),
-                    Some(describe(&e)),
-                )
-            }
-        }
-    }
-    (String::from_utf8_lossy(&buf).into_owned(), None)
-}
+/// Ids for a span's field, each once, formatted only if the span is recorded.
+pub(super) struct Distinct<I>(pub I);
 
-/// A person-readable cause of a failed request, with the chain of sources.
-fn describe(err: &reqwest::Error) -> String {
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else if err.is_body() || err.is_decode() {
-        "the response body could not be read"
-    } else {
-        "the request failed"
-    };
-    let mut msg = kind.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
+impl<I> fmt::Debug for Distinct<I>
+where
+    I: Iterator + Clone,
+    I::Item: fmt::Debug + Ord,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let distinct: std::collections::BTreeSet<I::Item> = self.0.clone().collect();
+        f.debug_list().entries(distinct).finish()
     }
-    msg
 }

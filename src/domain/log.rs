@@ -1,5 +1,6 @@
 //! The delivery log as the panel shows it: one row per message, its attempts, and the filters.
 
+use crate::domain::delivery::{Outcome, Trigger};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,8 +27,8 @@ pub struct MessageOut {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptOut {
     pub attempt: i64,
-    pub trigger: String,
-    pub outcome: String,
+    pub trigger: Trigger,
+    pub outcome: Outcome,
     pub started_at: i64,
     pub duration_ms: i64,
     pub request_url: String,

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod booking;
+pub mod delivery;
 pub mod graph;
 pub mod log;
 pub mod subscription;

@@ -1,9 +1,24 @@
 //! SQL of the delivery worker: claiming due messages under a lease, and recording a batch of
 //! attempts with the next state of each message in one transaction.
 
-use super::{Db, Val};
+use super::{Db, DbRow, Val};
+use crate::domain::delivery::{DeliveryStatus, Outcome, Trigger};
 use sqlx::Row;
 use std::collections::HashMap;
+use std::str::FromStr;
+
+/// Reads a column that holds one of `T`'s names (a status, an outcome, a trigger); another name
+/// is a decoding error, not a panic.
+pub(crate) fn named<T>(r: &DbRow, column: &str) -> sqlx::Result<T>
+where
+    T: FromStr<Err = crate::domain::delivery::UnknownName>,
+{
+    let name: &str = r.try_get(column)?;
+    name.parse().map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
+}
 
 /// A message the worker has claimed, with what it needs to send it.
 #[derive(Clone, Debug)]
@@ -152,9 +167,8 @@ pub struct AttemptRecord {
     pub app_id: i64,
     pub webhook_id: String,
     pub attempt: i64,
-    pub trigger: &'static str,
-    /// `delivered`, `failed` or `gone`.
-    pub outcome: &'static str,
+    pub trigger: Trigger,
+    pub outcome: Outcome,
     pub started_at: i64,
     pub duration_ms: i64,
     pub request_url: String,
@@ -163,9 +177,9 @@ pub struct AttemptRecord {
     pub response_headers: Option<String>,
     pub response_body: Option<String>,
     pub error: Option<String>,
-    /// The message's state after this attempt: `delivered`, `pending` (retry at
-    /// `next_attempt_at`, or held when its webhook is now disabled) or `failed`.
-    pub next_status: &'static str,
+    /// The message's state after this attempt: delivered, pending (retry at `next_attempt_at`,
+    /// or held when its webhook is now disabled) or failed.
+    pub next_status: DeliveryStatus,
     pub next_attempt_at: Option<i64>,
 }
 
@@ -202,8 +216,8 @@ pub async fn record(
                 a.app_id.into(),
                 (&a.webhook_id).into(),
                 a.attempt.into(),
-                a.trigger.into(),
-                a.outcome.into(),
+                a.trigger.as_str().into(),
+                a.outcome.as_str().into(),
                 a.started_at.into(),
                 a.duration_ms.into(),
                 (&a.request_url).into(),
@@ -231,7 +245,7 @@ pub async fn record(
         for a in chunk {
             vals.extend([
                 a.delivery_id.into(),
-                a.next_status.into(),
+                a.next_status.as_str().into(),
                 a.attempt.into(),
                 a.next_attempt_at.into(),
                 a.response_status.into(),

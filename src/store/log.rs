@@ -1,7 +1,9 @@
 //! SQL of the delivery log: messages newest first with keyset paging, one message with its
 //! attempts, manual attempts and test events.
 
+use super::deliveries::named;
 use super::Db;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::log::{AttemptOut, LogFilter, MessageOut};
 use crate::store::DbRow;
 use sqlx::Row;
@@ -12,19 +14,19 @@ const MSG_COLS: &str = "d.id, d.msg_id, d.webhook_id, w.name AS webhook_name, w.
 
 /// The status a person reads: a pending message is `retrying` after a failed attempt and
 /// `held` while its webhook is disabled.
-pub fn shown_status(status: &str, attempts: i64, enabled: bool) -> &str {
+pub fn shown_status(status: DeliveryStatus, attempts: i64, enabled: bool) -> &'static str {
     match status {
-        "pending" | "delivering" if !enabled => "held",
-        "pending" if attempts > 0 => "retrying",
-        s => s,
+        DeliveryStatus::Pending | DeliveryStatus::Delivering if !enabled => "held",
+        DeliveryStatus::Pending if attempts > 0 => "retrying",
+        s => s.as_str(),
     }
 }
 
-fn message(r: &DbRow) -> MessageOut {
-    let status: String = r.get("status");
+fn message(r: &DbRow) -> sqlx::Result<MessageOut> {
+    let status: DeliveryStatus = named(r, "status")?;
     let attempts: i64 = r.get("attempts");
     let enabled = r.get::<i64, _>("enabled") != 0;
-    MessageOut {
+    Ok(MessageOut {
         id: r.get("id"),
         msg_id: r.get("msg_id"),
         webhook_id: r.get("webhook_id"),
@@ -33,15 +35,15 @@ fn message(r: &DbRow) -> MessageOut {
         graph: r.get("graph"),
         state: r.get("state"),
         action: r.get("action"),
-        status: shown_status(&status, attempts, enabled).to_string(),
+        status: shown_status(status, attempts, enabled).to_string(),
         attempts,
-        next_attempt_at: (status == "pending").then(|| r.get("next_attempt_at")),
+        next_attempt_at: (status == DeliveryStatus::Pending).then(|| r.get("next_attempt_at")),
         last_status_code: r.get("last_status_code"),
         last_duration_ms: r.get("last_duration_ms"),
         last_error: r.get("last_error"),
         is_test: r.get::<i64, _>("is_test") != 0,
         created_at: r.get("created_at"),
-    }
+    })
 }
 
 /// One page of an app's messages, newest first, older than `before` (a message id).
@@ -114,7 +116,7 @@ pub async fn messages(
         };
     }
     let rows = q.bind(limit).fetch_all(db).await?;
-    Ok(rows.iter().map(message).collect())
+    rows.iter().map(message).collect()
 }
 
 /// A message of this app by its `msg_…` id, with its payload and attempts.
@@ -132,7 +134,7 @@ pub async fn message_detail(
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let m = message(&row);
+    let m = message(&row)?;
     let payload: String = row.get("payload");
     let rows = sqlx::query(
         "SELECT attempt, trigger, outcome, started_at, duration_ms, request_url, request_headers, \
@@ -148,33 +150,35 @@ pub async fn message_detail(
     };
     let attempts = rows
         .iter()
-        .map(|r| AttemptOut {
-            attempt: r.get("attempt"),
-            trigger: r.get("trigger"),
-            outcome: r.get("outcome"),
-            started_at: r.get("started_at"),
-            duration_ms: r.get("duration_ms"),
-            request_url: r.get("request_url"),
-            request_headers: pairs(r.get("request_headers")),
-            response_status: r.get("response_status"),
-            response_headers: pairs(r.get("response_headers")),
-            response_body: r.get("response_body"),
-            error: r.get("error"),
-            next_attempt_at: r.get("next_attempt_at"),
+        .map(|r| {
+            Ok(AttemptOut {
+                attempt: r.get("attempt"),
+                trigger: named(r, "trigger")?,
+                outcome: named(r, "outcome")?,
+                started_at: r.get("started_at"),
+                duration_ms: r.get("duration_ms"),
+                request_url: r.get("request_url"),
+                request_headers: pairs(r.get("request_headers")),
+                response_status: r.get("response_status"),
+                response_headers: pairs(r.get("response_headers")),
+                response_body: r.get("response_body"),
+                error: r.get("error"),
+                next_attempt_at: r.get("next_attempt_at"),
+            })
         })
-        .collect();
+        .collect::<sqlx::Result<_>>()?;
     Ok(Some((m, payload, attempts)))
 }
 
 /// Takes a message for a manual attempt: any status but one being sent right now.
-/// Returns the claim, or `None` when it is in flight.
+/// Returns the claim with the status it had, or `None` when it is in flight.
 pub async fn claim_for_manual(
     db: &Db,
     app_id: i64,
     msg_id: &str,
     now: i64,
     lease_until: i64,
-) -> sqlx::Result<Option<(crate::store::deliveries::Claimed, String)>> {
+) -> sqlx::Result<Option<(crate::store::deliveries::Claimed, DeliveryStatus)>> {
     let mut tx = crate::store::begin_write(db).await?;
     // Locked (on PostgreSQL) so a worker or another instance cannot claim it in between.
     let lock = crate::store::for_update(&tx);
@@ -189,6 +193,7 @@ pub async fn claim_for_manual(
     .await?;
     let Some(r) = r else { return Ok(None) };
     let id: i64 = r.get("id");
+    let status: DeliveryStatus = named(&r, "status")?;
     sqlx::query("UPDATE deliveries SET status = 'delivering', lease_until = $1 WHERE id = $2")
         .bind(lease_until)
         .bind(id)
@@ -205,6 +210,6 @@ pub async fn claim_for_manual(
             attempts: r.get("attempts"),
             is_test: r.get::<i64, _>("is_test") != 0,
         },
-        r.get("status"),
+        status,
     )))
 }

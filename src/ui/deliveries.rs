@@ -2,6 +2,7 @@
 //! paging, live while not paused; a message's page with its payload and every attempt, and
 //! "Redeliver now".
 
+use crate::domain::delivery::Outcome;
 use crate::domain::graph::{Graph, State};
 use crate::domain::log::{LogFilter, LogPage, MessageDetail, MessageOut, STATUSES};
 use crate::error::PanelResult;
@@ -59,7 +60,7 @@ pub async fn redeliver(app: String, msg_id: String) -> PanelResult<MessageDetail
     let (st, user, app_row) = panel::user_and_app(&app).await?;
     match st.worker.redeliver(app_row.id, &msg_id).await {
         Ok(Some(r)) => {
-            tracing::info!(app = %app_row.slug, msg = %msg_id, user_id = user.id, outcome = r.outcome, "manual redelivery");
+            tracing::info!(app = %app_row.slug, msg = %msg_id, user_id = user.id, outcome = r.outcome.as_str(), "manual redelivery");
         }
         Ok(None) => {
             if crate::store::log::message_detail(&st.db, app_row.id, &msg_id)
@@ -369,16 +370,16 @@ fn MessageView(
                 view! {
                     <ol class="attempts" data-testid="attempts">
                         {d.attempts.into_iter().rev().map(|a| {
-                            let ok = a.outcome == "delivered";
+                            let ok = a.outcome == Outcome::Delivered;
                             view! {
                                 <li class:ok=ok>
                                     <details open=!ok>
                                         <summary>
                                             <span class="attempt-no">{format!("#{}", a.attempt)}</span>
-                                            <span class=if ok { "badge ok" } else { "badge danger" }>{a.outcome.clone()}</span>
+                                            <span class=if ok { "badge ok" } else { "badge danger" }>{a.outcome.as_str()}</span>
                                             <span>{a.response_status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no response".into())}</span>
                                             <span class="muted">{format!("{} ms", a.duration_ms)}</span>
-                                            <span class="badge">{a.trigger.clone()}</span>
+                                            <span class="badge">{a.trigger.as_str()}</span>
                                             <span class="tl-time">{format_time(a.started_at)}</span>
                                         </summary>
                                         {a.error.clone().map(|e| view! { <p class="form-error">{e}</p> })}

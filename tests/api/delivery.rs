@@ -852,6 +852,28 @@ async fn a_test_event_goes_through_the_real_pipeline_marked_as_a_test() {
     assert_eq!((st, e["field"].as_str()), (400, Some("state")));
 }
 
+/// `step` is the same stages as `run`: a test event it sends is recorded as a test too.
+#[tokio::test]
+async fn a_test_event_sent_by_a_step_is_recorded_as_a_test() {
+    let s = setup(false).await;
+    let w = worker(&s.app, WorkerConfig::default(), local());
+    s.app
+        .call_ok(
+            "send_test_event",
+            &[
+                ("app", "demo"),
+                ("id", s.hook_id()),
+                ("graph", "instant"),
+                ("state", "confirmed"),
+            ],
+        )
+        .await;
+    s.book().await;
+    assert_eq!(w.step(now_ms()).await.unwrap().delivered, 2);
+    let triggers: Vec<String> = s.attempts().await.into_iter().map(|a| a.4).collect();
+    assert_eq!(triggers, ["test", "scheduled"]);
+}
+
 #[tokio::test]
 async fn the_live_log_streams_a_change_when_a_delivery_is_recorded() {
     let s = setup(true).await;
