@@ -20,6 +20,8 @@ pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod fuzzing;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod notify;
 #[cfg(feature = "ssr")]
 pub mod ops;
@@ -31,6 +33,8 @@ pub mod peers;
 pub mod serve;
 #[cfg(feature = "ssr")]
 pub mod sessions;
+#[cfg(feature = "ssr")]
+pub mod ssrf;
 #[cfg(feature = "ssr")]
 pub mod startup;
 #[cfg(feature = "ssr")]

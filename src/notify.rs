@@ -69,12 +69,6 @@ impl Notifier {
         self.changes.subscribe()
     }
 
-    /// The worker's wake-up, the live pages' channel and the other instances, until the worker
-    /// takes the notifier itself.
-    pub(crate) fn worker_parts(&self) -> (Arc<Notify>, broadcast::Sender<i64>, Option<Arc<Peers>>) {
-        (self.wake.clone(), self.changes.clone(), self.peers.clone())
-    }
-
     fn tell(&self, app_id: i64, wake: bool) {
         let _ = self.changes.send(app_id);
         if let Some(p) = &self.peers {

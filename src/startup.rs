@@ -76,7 +76,7 @@ impl Application {
             inspector_addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
         }
         let settings = Arc::new(settings);
-        let metrics = Arc::new(crate::delivery::metrics::Metrics::default());
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let peers_stop = CancellationToken::new();
         let notifier = match db.backend() {
             store::Backend::Postgres => {
@@ -102,7 +102,7 @@ impl Application {
             db.clone(),
             notifier.clone(),
             metrics.clone(),
-            Some(worker.clone()),
+            Some(worker.clone() as Arc<dyn crate::engine::handoff::Sender>),
             targets,
         );
         let state = AppState {
@@ -272,7 +272,7 @@ pub fn worker_for(
     s: &Settings,
     targets: TargetPolicy,
     notifier: &Notifier,
-    metrics: Arc<crate::delivery::metrics::Metrics>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) -> anyhow::Result<crate::delivery::worker::Worker> {
     let cfg = crate::delivery::worker::WorkerConfig {
         schedule: s.retry_schedule.clone(),
@@ -281,11 +281,7 @@ pub fn worker_for(
         max_per_endpoint: s.delivery_concurrency_per_endpoint,
         disable_after: Duration::from_secs(s.disable_failing_after_hours * 3600),
     };
-    let (wake, changes, peers) = notifier.worker_parts();
-    let mut w = crate::delivery::worker::Worker::new(db.clone(), targets, cfg, wake, metrics)?;
-    w.changes = Some(changes);
-    w.peers = peers;
-    Ok(w)
+    crate::delivery::worker::Worker::new(db.clone(), targets, cfg, notifier.clone(), metrics)
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM.

@@ -2,9 +2,9 @@
 
 use crate::auth::LoginThrottle;
 use crate::config::Settings;
-use crate::delivery::metrics::Metrics;
 use crate::delivery::worker::Worker;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::store::Db;
 use axum::extract::FromRef;

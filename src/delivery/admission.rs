@@ -222,7 +222,7 @@ impl Worker {
 
     /// Room for one more message to this endpoint, held until it is sent: only while `run`
     /// runs, within both bounds that claims respect.
-    pub(super) fn reserve(&self, webhook_id: &str) -> Option<OwnedSemaphorePermit> {
+    pub(super) fn admission_room(&self, webhook_id: &str) -> Option<OwnedSemaphorePermit> {
         let a = &self.admission;
         if !a.running.load(Ordering::SeqCst) {
             return None;

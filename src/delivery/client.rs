@@ -20,7 +20,7 @@ impl Resolve for GuardedResolver {
         let policy = self.policy.clone();
         Box::pin(async move {
             // Names under localhost are loopback whatever DNS says (RFC 6761).
-            let found: Vec<SocketAddr> = if super::ssrf::is_localhost_name(name.as_str()) {
+            let found: Vec<SocketAddr> = if crate::ssrf::is_localhost_name(name.as_str()) {
                 vec![SocketAddr::from(([127, 0, 0, 1], 0))]
             } else {
                 tokio::net::lookup_host((name.as_str(), 0)).await?.collect()

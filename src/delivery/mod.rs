@@ -1,12 +1,10 @@
-//! Outbound delivery of webhooks: the worker, its HTTP client with the SSRF guard, signing,
-//! the retry rules and the metrics.
+//! Outbound delivery of webhooks: the worker in its stages (admission, attempt, record), its
+//! HTTP client with the SSRF guard, signing and the retry rules.
 
 mod admission;
 mod attempt;
 pub mod client;
-pub mod metrics;
 mod record;
 pub mod retry;
 pub mod signing;
-pub mod ssrf;
 pub mod worker;

@@ -117,7 +117,7 @@ impl Worker {
         now: i64,
     ) -> anyhow::Result<()> {
         sd::record(&self.db, records, health, now).await?;
-        self.announce(records.iter().map(|r| r.app_id));
+        self.notifier.log_changed(records.iter().map(|r| r.app_id));
         Ok(())
     }
 }

@@ -9,17 +9,19 @@
 
 use super::admission::Admission;
 pub use super::attempt::{Sent, MAX_RESPONSE_BODY};
-use super::metrics::Metrics;
 use super::retry::RetrySchedule;
 use crate::domain::delivery::Trigger;
 use crate::domain::webhook::TargetPolicy;
+use crate::engine::handoff::{NewMessage, Room, Sender};
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use crate::store::deliveries::{self as sd, AttemptRecord, Claimed, Endpoint};
 use crate::store::{now_ms, Db};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug)]
@@ -50,18 +52,15 @@ pub struct Worker {
     pub(super) db: Db,
     pub(super) client: reqwest::Client,
     pub(super) policy: TargetPolicy,
-    pub cfg: WorkerConfig,
-    pub wake: Arc<Notify>,
-    pub metrics: Arc<Metrics>,
+    pub(super) cfg: WorkerConfig,
+    /// Wakes the worker, and hears from it which apps' logs changed.
+    pub(super) notifier: Notifier,
+    pub(super) metrics: Arc<Metrics>,
     /// What is in flight and the room left (see [`Admission`]).
     pub(super) admission: Admission,
-    /// New messages handed over by the transactions that wrote them (see [`Handoff`]).
+    /// New messages handed over by the transactions that wrote them (see [`Sender`]).
     handed: mpsc::UnboundedSender<Handed>,
     handed_rx: Mutex<Option<mpsc::UnboundedReceiver<Handed>>>,
-    /// Told the app ids of each recorded batch, for the live delivery log.
-    pub changes: Option<tokio::sync::broadcast::Sender<i64>>,
-    /// The other instances on the same PostgreSQL database, told the same.
-    pub peers: Option<Arc<crate::peers::Peers>>,
 }
 
 /// New messages handed to the worker by one transaction, each with its room in flight.
@@ -79,7 +78,7 @@ impl Worker {
         db: Db,
         policy: TargetPolicy,
         cfg: WorkerConfig,
-        wake: Arc<Notify>,
+        notifier: Notifier,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let client = super::client::build(policy.clone(), cfg.timeout)?;
@@ -90,28 +89,11 @@ impl Worker {
             policy,
             admission: Admission::new(cfg.max_in_flight),
             cfg,
-            wake,
+            notifier,
             metrics,
             handed,
             handed_rx: Mutex::new(Some(handed_rx)),
-            changes: None,
-            peers: None,
         })
-    }
-
-    /// Tells live delivery logs which apps changed (once per app per batch).
-    pub fn announce(&self, apps: impl IntoIterator<Item = i64>) {
-        if let Some(tx) = &self.changes {
-            let mut seen: Vec<i64> = apps.into_iter().collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for app in seen {
-                let _ = tx.send(app);
-                if let Some(p) = &self.peers {
-                    p.tell(app, false);
-                }
-            }
-        }
     }
 
     /// Sends a claimed message once its endpoint has a free request slot, then releases its
@@ -165,7 +147,7 @@ impl Worker {
                         tracing::error!(error = %e, attempts = n, "recording attempts failed; their claims expire and they are retried");
                     }
                     // Ordered endpoints and freed slots may have made more messages due.
-                    me.wake.notify_one();
+                    me.notifier.wake_worker();
                 }
             })
         };
@@ -225,7 +207,7 @@ impl Worker {
                 _ => 1_000,
             };
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.notifier.woken() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
                 _ = stop.cancelled() => break,
             }
@@ -309,108 +291,50 @@ impl Worker {
     }
 }
 
-/// New messages claimed for this process's worker in the transaction that writes them, so
-/// they are sent as soon as it commits, without the worker looking for them and claiming
-/// them: one less write per message at the database's single writer, and no wait for a
-/// claim round. Only messages to webhooks that are neither ordered nor rate-limited are
-/// taken, and only while the worker has room for them within its bounds; the rest are written
-/// pending and claimed as usual. A taken message is written `delivering` under the usual
-/// lease, so if this process dies before sending it, it is sent once the lease expires.
-pub struct Handoff {
-    worker: Option<Arc<Worker>>,
-    lease_until: i64,
-    taken: Vec<(Claimed, OwnedSemaphorePermit)>,
-}
-
-impl Handoff {
-    /// Takes messages for this worker, when it is running.
-    pub fn to(worker: &Arc<Worker>) -> Self {
-        Self {
-            lease_until: now_ms() + worker.lease_ms(),
-            worker: Some(worker.clone()),
-            taken: Vec::new(),
-        }
+/// The engine hands this worker the messages its transactions claimed for it (see
+/// `engine::handoff`): room is the worker's own bounds, held from the transaction until the
+/// message has been sent.
+impl Sender for Worker {
+    fn reserve(&self, webhook_id: &str) -> Option<Room> {
+        Some(Box::new(self.admission_room(webhook_id)?))
     }
 
-    /// Takes nothing: every message is written pending.
-    pub fn none() -> Self {
-        Self {
-            worker: None,
-            lease_until: 0,
-            taken: Vec::new(),
-        }
+    fn lease_until(&self) -> i64 {
+        now_ms() + self.lease_ms()
     }
 
-    /// Takes this new message if the worker has room for it, and says until when it is then
-    /// claimed (the message must be written with that lease, returning its id and msg_id).
-    pub fn take(
-        &mut self,
-        msg_id: &str,
-        app_id: i64,
-        webhook_id: &str,
-        payload: &str,
-    ) -> Option<i64> {
-        let permit = self.worker.as_ref()?.reserve(webhook_id)?;
-        self.taken.push((
-            Claimed {
-                id: 0,
-                msg_id: msg_id.to_string(),
-                app_id,
-                webhook_id: webhook_id.to_string(),
-                payload: payload.to_string(),
-                attempts: 0,
-                is_test: false,
-            },
-            permit,
-        ));
-        Some(self.lease_until)
-    }
-
-    /// After the commit: hands the worker every taken message among these rows (`id`,
-    /// `msg_id`, as the inserts returned them). A taken message that was not written (its
-    /// booking was refused) frees its room.
-    pub fn committed(mut self, rows: &[crate::store::DbRow]) {
-        use sqlx::Row;
-        let Some(worker) = self.worker.clone() else {
-            return;
-        };
-        if self.taken.is_empty() {
-            return;
-        }
-        let ids: HashMap<String, i64> = rows
-            .iter()
-            .filter_map(|r| Some((r.try_get("msg_id").ok()?, r.try_get("id").ok()?)))
-            .collect();
-        let mut group = Vec::with_capacity(self.taken.len());
-        for (mut c, permit) in std::mem::take(&mut self.taken) {
-            match ids.get(&c.msg_id) {
-                Some(&id) => {
-                    c.id = id;
-                    group.push((c, permit));
-                }
-                None => worker.release(&c.webhook_id),
+    fn send(&self, messages: Vec<(NewMessage, Room)>) {
+        let mut group: Handed = Vec::with_capacity(messages.len());
+        for (m, room) in messages {
+            let hook = m.webhook_id.clone();
+            match room.downcast::<OwnedSemaphorePermit>() {
+                Ok(permit) => group.push((
+                    Claimed {
+                        id: m.id,
+                        msg_id: m.msg_id,
+                        app_id: m.app_id,
+                        webhook_id: m.webhook_id,
+                        payload: m.payload,
+                        attempts: 0,
+                        is_test: false,
+                    },
+                    *permit,
+                )),
+                // Room this worker did not give: the message waits for its lease.
+                Err(_) => self.release(&hook),
             }
         }
-        if group.is_empty() {
-            return;
-        }
-        if let Err(mpsc::error::SendError(group)) = worker.handed.send(group) {
+        if let Err(mpsc::error::SendError(group)) = self.handed.send(group) {
             // The worker has stopped: the messages wait for their lease to expire.
             for (c, _) in &group {
-                worker.release(&c.webhook_id);
+                self.release(&c.webhook_id);
             }
         }
     }
-}
 
-impl Drop for Handoff {
-    /// Not committed: the room taken is freed (the permits free themselves).
-    fn drop(&mut self) {
-        if let Some(worker) = &self.worker {
-            for (c, _) in &self.taken {
-                worker.release(&c.webhook_id);
-            }
-        }
+    fn release(&self, webhook_id: &str, room: Room) {
+        drop(room);
+        Worker::release(self, webhook_id);
     }
 }
 

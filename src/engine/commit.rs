@@ -5,10 +5,10 @@
 //! writes to the database's thread. The single writer is held once per group instead of once
 //! per call.
 
+use super::handoff::{Handoff, Sender};
 use super::{create_booking_handing, prepare_booking, Actor, EngineError, NewBooking, ReadCache};
-use crate::delivery::metrics::Metrics;
-use crate::delivery::worker::{Handoff, Worker};
 use crate::domain::booking::BookingOut;
+use crate::metrics::Metrics;
 use crate::store::{bookings as sb, AppRow, Batch, Db, WriteTx};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -31,10 +31,10 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the writer task on this database; it ends when every `Committer` is dropped.
-    /// New messages go straight to `worker` while it runs and has room (see [`Handoff`]).
-    pub fn start(db: Db, metrics: Arc<Metrics>, worker: Option<Arc<Worker>>) -> Self {
+    /// New messages go straight to `sender` while it has room (see [`Handoff`]).
+    pub fn start(db: Db, metrics: Arc<Metrics>, sender: Option<Arc<dyn Sender>>) -> Self {
         let (jobs, rx) = mpsc::unbounded_channel();
-        crate::store::spawn_writer(&db.clone(), run(db, metrics, worker, rx));
+        crate::store::spawn_writer(&db.clone(), run(db, metrics, sender, rx));
         Self { jobs }
     }
 
@@ -64,10 +64,10 @@ impl Committer {
 async fn run(
     db: Db,
     metrics: Arc<Metrics>,
-    worker: Option<Arc<Worker>>,
+    sender: Option<Arc<dyn Sender>>,
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
-    let handoff = || worker.as_ref().map_or_else(Handoff::none, Handoff::to);
+    let handoff = || sender.as_ref().map_or_else(Handoff::none, Handoff::to);
     let alone = |j: Job| {
         let (db, metrics) = (&db, &metrics);
         let handoff = handoff();

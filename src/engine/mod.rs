@@ -5,22 +5,23 @@
 
 pub mod check;
 pub mod commit;
+pub mod handoff;
 pub mod housekeeping;
 pub mod replay;
 pub mod webhooks;
 
-use crate::delivery::metrics::Metrics;
-use crate::delivery::worker::{Handoff, Worker};
 use crate::domain::booking::{
     next_due, rfc3339, ActorKind, BookingOut, BookingSettings, Includes, LogOut,
 };
 use crate::domain::graph::{Action, Graph, State, TransitionError};
 use crate::domain::webhook::TargetPolicy;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::store::bookings::{self as sb, BookingRow};
 use crate::store::webhooks as sw;
 use crate::store::Conn;
 use crate::store::{now_ms, AppRow, Batch, Db};
+use handoff::{Handoff, Sender};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,16 +39,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// New messages go straight to `worker` while it runs and has room (see [`Handoff`]).
+    /// New bookings' messages go straight to `sender` (the worker) while it has room for
+    /// them (see [`handoff`]).
     pub fn new(
         db: Db,
         notifier: Notifier,
         metrics: Arc<Metrics>,
-        worker: Option<Arc<Worker>>,
+        sender: Option<Arc<dyn Sender>>,
         policy: TargetPolicy,
     ) -> Self {
         Self {
-            bookings: commit::Committer::start(db.clone(), metrics, worker),
+            bookings: commit::Committer::start(db.clone(), metrics, sender),
             db,
             notifier,
             policy,

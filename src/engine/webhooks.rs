@@ -85,7 +85,7 @@ async fn check_fields(
     if let Some(url) = input.url {
         let parsed =
             WebhookUrl::parse(&url).map_err(|e| EngineError::invalid("url", e.to_string()))?;
-        crate::delivery::ssrf::check_url(policy, &parsed)
+        crate::ssrf::check_url(policy, &parsed)
             .await
             .map_err(|m| EngineError::invalid("url", m))?;
         h.url = parsed.as_str().to_string();

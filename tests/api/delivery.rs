@@ -51,7 +51,7 @@ fn worker(app: &TestApp, cfg: WorkerConfig, policy: TargetPolicy) -> Worker {
         app.db.clone(),
         policy,
         cfg,
-        app.state.worker.wake.clone(),
+        app.state.notifier.clone(),
         app.state.metrics.clone(),
     )
     .unwrap()
@@ -1302,7 +1302,7 @@ async fn a_new_message_goes_straight_to_the_running_worker() {
         s.app.db.clone(),
         bookhook::notify::Notifier::local(),
         s.app.state.metrics.clone(),
-        Some(w.clone()),
+        Some(w.clone() as Arc<dyn bookhook::engine::handoff::Sender>),
         local(),
     );
     let demo = bookhook::store::app_by_slug(&s.app.db, "demo")
