@@ -10,7 +10,7 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: fuzz test-fuzz bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
+.PHONY: acyclic fuzz test-fuzz bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
@@ -49,7 +49,14 @@ bench: release
 	LEPTOS_OUTPUT_NAME=bookhook cargo build --release --features ssr --bin bench
 	target/release/bench $(ARGS)
 
-test: test-tools test-unit test-postgres test-e2e
+test: test-tools acyclic test-unit test-postgres test-e2e
+
+# No module of src/ imports a module that imports it. cargo-modules' own --acyclic counts a type
+# and its methods as a cycle, so .ci/module-cycles.py folds its graph into modules first.
+acyclic:
+	@echo "==> Import cycles between the modules of src/ (cargo modules dependencies)"
+	set -o pipefail; $(LEPTOS_ENV_VARS) cargo modules dependencies --lib --features ssr \
+		--no-externs --no-sysroot | python3 .ci/module-cycles.py
 
 test-unit:
 	@echo "==> Unit and integration tests (SQLite; the first build takes about 5 minutes)"

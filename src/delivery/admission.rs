@@ -1,11 +1,12 @@
 //! Admission: which due messages the worker claims within its bounds and rate limits, and the room a hand-off takes.
 
-use super::worker::{Distinct, Ids, Worker};
+use super::trace::{Distinct, Ids};
 use crate::store::deliveries::{self as sd, Claimed, Endpoint};
+use crate::store::Db;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A round claims up to this many times the per-endpoint bound for one endpoint: they are sent
@@ -15,6 +16,11 @@ const CLAIM_AHEAD: usize = 4;
 
 /// What the worker has taken on, per endpoint and in all, and the room it has left.
 pub(super) struct Admission {
+    db: Db,
+    /// Messages in flight at once to one endpoint.
+    max_per_endpoint: usize,
+    /// How long a claim lasts (see [`Admission::lease_ms`]).
+    timeout: Duration,
     /// Messages claimed and not yet sent on, per endpoint.
     in_flight: Mutex<HashMap<String, usize>>,
     /// Requests being made, per endpoint: at most `max_per_endpoint` at once.
@@ -51,8 +57,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Admission {
-    pub(super) fn new(max_in_flight: usize) -> Self {
+    pub(super) fn new(
+        db: Db,
+        max_in_flight: usize,
+        max_per_endpoint: usize,
+        timeout: Duration,
+    ) -> Self {
         Self {
+            db,
+            max_per_endpoint,
+            timeout,
             in_flight: Mutex::new(HashMap::new()),
             sending: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
@@ -67,13 +81,11 @@ impl Admission {
         &self.slots
     }
 
-    /// Whether new messages may be handed over (see [`Worker::reserve`]).
+    /// Whether new messages may be handed over (see [`Admission::room`]).
     pub(super) fn set_running(&self, running: bool) {
         self.running.store(running, Ordering::SeqCst);
     }
-}
 
-impl Worker {
     /// Claims up to `limit` due messages, respecting the per-endpoint bound and rate limits.
     #[tracing::instrument(
         name = "claim",
@@ -92,7 +104,7 @@ impl Worker {
         let asked = limit * 4;
         let candidates = sd::candidates(&self.db, now, asked as i64).await?;
         if candidates.is_empty() {
-            *lock(&self.admission.behind) = Behind::default();
+            *lock(&self.behind) = Behind::default();
             return Ok((vec![], HashMap::new()));
         }
         let mut hook_ids: Vec<String> = candidates.iter().map(|c| c.1.clone()).collect();
@@ -138,7 +150,7 @@ impl Worker {
         limit: usize,
         asked: usize,
     ) -> Vec<i64> {
-        let a = &self.admission;
+        let a = self;
         let mut chosen = Vec::with_capacity(limit);
         let mut in_flight = lock(&a.in_flight);
         let mut buckets = lock(&a.buckets);
@@ -149,7 +161,7 @@ impl Worker {
             }
             let busy = in_flight.get(hook).copied().unwrap_or(0)
                 + taken.get(hook.as_str()).copied().unwrap_or(0);
-            if busy >= self.cfg.max_per_endpoint * CLAIM_AHEAD {
+            if busy >= self.max_per_endpoint * CLAIM_AHEAD {
                 continue;
             }
             if let Some(rate) = endpoints.get(hook).and_then(|e| e.rate_limit_per_second) {
@@ -189,7 +201,7 @@ impl Worker {
     }
 
     fn release_ids(&self, candidates: &[(i64, String)], ids: &[i64]) {
-        let mut in_flight = lock(&self.admission.in_flight);
+        let mut in_flight = lock(&self.in_flight);
         for id in ids {
             if let Some((_, hook)) = candidates.iter().find(|c| c.0 == *id) {
                 if let Some(n) = in_flight.get_mut(hook) {
@@ -201,29 +213,29 @@ impl Worker {
 
     /// Frees the room of one message to this endpoint: it was sent on, or not taken after all.
     pub(super) fn release(&self, hook: &str) {
-        let mut in_flight = lock(&self.admission.in_flight);
+        let mut in_flight = lock(&self.in_flight);
         if let Some(n) = in_flight.get_mut(hook) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 in_flight.remove(hook);
                 // Nothing of this endpoint is claimed: no one holds or waits for its gate.
-                lock(&self.admission.sending).remove(hook);
+                lock(&self.sending).remove(hook);
             }
         }
     }
 
     /// The gate of this endpoint's requests: a permit of it is held while one is made.
     pub(super) fn gate(&self, hook: &str) -> Arc<Semaphore> {
-        lock(&self.admission.sending)
+        lock(&self.sending)
             .entry(hook.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.max_per_endpoint)))
+            .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_endpoint)))
             .clone()
     }
 
     /// Room for one more message to this endpoint, held until it is sent: only while `run`
     /// runs, within both bounds that claims respect.
-    pub(super) fn admission_room(&self, webhook_id: &str) -> Option<OwnedSemaphorePermit> {
-        let a = &self.admission;
+    pub(super) fn room(&self, webhook_id: &str) -> Option<OwnedSemaphorePermit> {
+        let a = self;
         if !a.running.load(Ordering::SeqCst) {
             return None;
         }
@@ -235,7 +247,7 @@ impl Worker {
         }
         let mut in_flight = lock(&a.in_flight);
         let busy = in_flight.get(webhook_id).copied().unwrap_or(0);
-        if busy >= self.cfg.max_per_endpoint * CLAIM_AHEAD {
+        if busy >= self.max_per_endpoint * CLAIM_AHEAD {
             return None;
         }
         let permit = a.slots.clone().try_acquire_owned().ok()?;
@@ -247,6 +259,6 @@ impl Worker {
     /// only a dead worker's claims expire: up to `CLAIM_AHEAD` rounds of requests to its
     /// endpoint may come first, each at most the timeout.
     pub(super) fn lease_ms(&self) -> i64 {
-        (self.cfg.timeout.as_millis() as i64) * (CLAIM_AHEAD as i64 + 1) + 10_000
+        (self.timeout.as_millis() as i64) * (CLAIM_AHEAD as i64 + 1) + 10_000
     }
 }

@@ -2,9 +2,8 @@
 
 use super::retry;
 use super::signing;
-use super::worker::Worker;
 use crate::domain::delivery::{DeliveryStatus, Outcome, Trigger};
-use crate::domain::webhook::{Host, WebhookUrl};
+use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
 use crate::store::deliveries::{AttemptRecord, Claimed, Endpoint};
 use crate::store::now_ms;
 use futures::StreamExt;
@@ -21,7 +20,14 @@ pub struct Sent {
     pub duration: Duration,
 }
 
-impl Worker {
+/// What an attempt needs: the HTTP client (its resolver checks every address it connects to)
+/// and the policy of where webhooks may point.
+pub(super) struct Attempter {
+    pub(super) client: reqwest::Client,
+    pub(super) policy: TargetPolicy,
+}
+
+impl Attempter {
     /// Sends one message once and says what happened; never fails.
     #[tracing::instrument(
         name = "attempt",

@@ -7,4 +7,5 @@ pub mod client;
 mod record;
 pub mod retry;
 pub mod signing;
+mod trace;
 pub mod worker;

@@ -1,12 +1,27 @@
 //! The record stage: each attempted message's next state and its endpoint's health, written with the attempts at once.
 
 use super::attempt::Sent;
-use super::retry::{self, Attempted, Health};
-use super::worker::{Distinct, Ids, Worker};
+use super::retry::{self, Attempted, Health, RetrySchedule};
+use super::trace::{Distinct, Ids};
 use crate::domain::delivery::{DeliveryStatus, Outcome};
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use crate::store::deliveries::{self as sd, AttemptRecord, HealthChanges};
+use crate::store::Db;
+use std::sync::Arc;
+use std::time::Duration;
 
-impl Worker {
+/// What recording needs: where to write, the rules that decide, and whom to tell.
+pub(super) struct Recorder {
+    pub(super) db: Db,
+    pub(super) schedule: RetrySchedule,
+    /// A webhook with nothing but failures for this long is disabled.
+    pub(super) disable_after: Duration,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) notifier: Notifier,
+}
+
+impl Recorder {
     /// Decides the next state of each claimed message and the endpoints' health, and writes it
     /// all in one transaction. Returns how many were delivered.
     #[tracing::instrument(
@@ -98,8 +113,8 @@ impl Worker {
         };
         let next = retry::next_state(
             &attempted,
-            &self.cfg.schedule,
-            self.cfg.disable_after,
+            &self.schedule,
+            self.disable_after,
             now,
             rand::random::<f64>(),
         );

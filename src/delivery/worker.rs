@@ -8,7 +8,9 @@
 //! what tests drive; `run` is woken at once by committed transitions and by due retries.
 
 use super::admission::Admission;
+use super::attempt::Attempter;
 pub use super::attempt::{Sent, MAX_RESPONSE_BODY};
+use super::record::Recorder;
 use super::retry::RetrySchedule;
 use crate::domain::delivery::Trigger;
 use crate::domain::webhook::TargetPolicy;
@@ -18,7 +20,6 @@ use crate::notify::Notifier;
 use crate::store::deliveries::{self as sd, AttemptRecord, Claimed, Endpoint};
 use crate::store::{now_ms, Db};
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -49,15 +50,16 @@ impl Default for WorkerConfig {
 }
 
 pub struct Worker {
-    pub(super) db: Db,
-    pub(super) client: reqwest::Client,
-    pub(super) policy: TargetPolicy,
-    pub(super) cfg: WorkerConfig,
-    /// Wakes the worker, and hears from it which apps' logs changed.
-    pub(super) notifier: Notifier,
-    pub(super) metrics: Arc<Metrics>,
-    /// What is in flight and the room left (see [`Admission`]).
-    pub(super) admission: Admission,
+    db: Db,
+    cfg: WorkerConfig,
+    /// Wakes the worker.
+    notifier: Notifier,
+    /// What is in flight and the room left: the admission stage.
+    admission: Admission,
+    /// The attempt stage.
+    attempter: Attempter,
+    /// The record stage.
+    recorder: Recorder,
     /// New messages handed over by the transactions that wrote them (see [`Sender`]).
     handed: mpsc::UnboundedSender<Handed>,
     handed_rx: Mutex<Option<mpsc::UnboundedReceiver<Handed>>>,
@@ -84,13 +86,23 @@ impl Worker {
         let client = super::client::build(policy.clone(), cfg.timeout)?;
         let (handed, handed_rx) = mpsc::unbounded_channel();
         Ok(Self {
+            admission: Admission::new(
+                db.clone(),
+                cfg.max_in_flight,
+                cfg.max_per_endpoint,
+                cfg.timeout,
+            ),
+            attempter: Attempter { client, policy },
+            recorder: Recorder {
+                db: db.clone(),
+                schedule: cfg.schedule.clone(),
+                disable_after: cfg.disable_after,
+                metrics,
+                notifier: notifier.clone(),
+            },
             db,
-            client,
-            policy,
-            admission: Admission::new(cfg.max_in_flight),
             cfg,
             notifier,
-            metrics,
             handed,
             handed_rx: Mutex::new(Some(handed_rx)),
         })
@@ -105,25 +117,36 @@ impl Worker {
         trigger: Trigger,
         now: Option<i64>,
     ) -> Sent {
-        let gate = self.gate(&c.webhook_id);
+        let gate = self.admission.gate(&c.webhook_id);
         let permit = gate.acquire_owned().await;
         let s = self
             .attempt(c, e, trigger, now.unwrap_or_else(now_ms))
             .await;
         drop(permit);
-        self.release(&c.webhook_id);
+        self.admission.release(&c.webhook_id);
         s
+    }
+
+    /// Sends one message once and says what happened; never fails (the attempt stage).
+    pub async fn attempt(
+        &self,
+        c: &Claimed,
+        e: Option<&Endpoint>,
+        trigger: Trigger,
+        now: i64,
+    ) -> Sent {
+        self.attempter.attempt(c, e, trigger, now).await
     }
 
     /// One round: claim what is due at `now`, send it all, record it all.
     pub async fn step(&self, now: i64) -> anyhow::Result<StepOutcome> {
-        let (claimed, endpoints) = self.claim(now, self.cfg.max_in_flight).await?;
+        let (claimed, endpoints) = self.admission.claim(now, self.cfg.max_in_flight).await?;
         let sends = claimed
             .iter()
             .map(|c| self.send_claimed(c, endpoints.get(&c.webhook_id), trigger_of(c), Some(now)));
         let sent: Vec<Sent> = futures::future::join_all(sends).await;
         let attempted = sent.len();
-        let delivered = self.record(sent, now).await?;
+        let delivered = self.recorder.record(sent, now).await?;
         Ok(StepOutcome {
             attempted,
             delivered,
@@ -143,7 +166,7 @@ impl Worker {
                 while rx.recv_many(&mut buf, 1024).await > 0 {
                     let batch = std::mem::take(&mut buf);
                     let n = batch.len();
-                    if let Err(e) = me.record(batch, now_ms()).await {
+                    if let Err(e) = me.recorder.record(batch, now_ms()).await {
                         tracing::error!(error = %e, attempts = n, "recording attempts failed; their claims expire and they are retried");
                     }
                     // Ordered endpoints and freed slots may have made more messages due.
@@ -175,7 +198,7 @@ impl Worker {
             let claimed = if room == 0 {
                 Ok((vec![], HashMap::new()))
             } else {
-                self.claim(now_ms(), room).await
+                self.admission.claim(now_ms(), room).await
             };
             let full = match claimed {
                 Ok((claimed, endpoints)) => {
@@ -261,7 +284,7 @@ impl Worker {
             Err(e) => {
                 tracing::error!(error = %e, messages = group.len(), "reading the endpoints of new messages failed; their claims expire and they are sent then");
                 for (c, _) in &group {
-                    self.release(&c.webhook_id);
+                    self.admission.release(&c.webhook_id);
                 }
                 return;
             }
@@ -296,11 +319,11 @@ impl Worker {
 /// message has been sent.
 impl Sender for Worker {
     fn reserve(&self, webhook_id: &str) -> Option<Room> {
-        Some(Box::new(self.admission_room(webhook_id)?))
+        Some(Box::new(self.admission.room(webhook_id)?))
     }
 
     fn lease_until(&self) -> i64 {
-        now_ms() + self.lease_ms()
+        now_ms() + self.admission.lease_ms()
     }
 
     fn send(&self, messages: Vec<(NewMessage, Room)>) {
@@ -321,20 +344,20 @@ impl Sender for Worker {
                     *permit,
                 )),
                 // Room this worker did not give: the message waits for its lease.
-                Err(_) => self.release(&hook),
+                Err(_) => self.admission.release(&hook),
             }
         }
         if let Err(mpsc::error::SendError(group)) = self.handed.send(group) {
             // The worker has stopped: the messages wait for their lease to expire.
             for (c, _) in &group {
-                self.release(&c.webhook_id);
+                self.admission.release(&c.webhook_id);
             }
         }
     }
 
     fn release(&self, webhook_id: &str, room: Room) {
         drop(room);
-        Worker::release(self, webhook_id);
+        self.admission.release(webhook_id);
     }
 }
 
@@ -361,7 +384,7 @@ impl Worker {
             app_id,
             msg_id,
             now,
-            now + self.lease_ms(),
+            now + self.admission.lease_ms(),
         )
         .await?
         else {
@@ -371,33 +394,9 @@ impl Worker {
         let sent = self
             .attempt(&c, endpoints.get(&c.webhook_id), Trigger::Manual, now)
             .await;
-        self.record_manual(sent, before, now).await.map(Some)
-    }
-}
-
-/// Ids for a span's field, formatted only if the span is recorded.
-pub(super) struct Ids<I>(pub I);
-
-impl<I> fmt::Debug for Ids<I>
-where
-    I: Iterator + Clone,
-    I::Item: fmt::Debug,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.clone()).finish()
-    }
-}
-
-/// Ids for a span's field, each once, formatted only if the span is recorded.
-pub(super) struct Distinct<I>(pub I);
-
-impl<I> fmt::Debug for Distinct<I>
-where
-    I: Iterator + Clone,
-    I::Item: fmt::Debug + Ord,
-{
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let distinct: std::collections::BTreeSet<I::Item> = self.0.clone().collect();
-        f.debug_list().entries(distinct).finish()
+        self.recorder
+            .record_manual(sent, before, now)
+            .await
+            .map(Some)
     }
 }

@@ -2,7 +2,8 @@
 //! and bounds, each rule naming the field it is about. What the data allows (the resource, the
 //! seats left) is checked when it is created.
 
-use super::{EngineError, NewBooking, NewCustomer};
+use super::bookings::{NewBooking, NewCustomer};
+use super::error::EngineError;
 use crate::domain::booking::parse_time;
 use crate::domain::graph::{Action, Graph};
 use serde::Deserialize;

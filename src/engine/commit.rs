@@ -5,8 +5,9 @@
 //! writes to the database's thread. The single writer is held once per group instead of once
 //! per call.
 
+use super::bookings::{create_booking_handing, prepare_booking, Actor, NewBooking, ReadCache};
+use super::error::EngineError;
 use super::handoff::{Handoff, Sender};
-use super::{create_booking_handing, prepare_booking, Actor, EngineError, NewBooking, ReadCache};
 use crate::domain::booking::BookingOut;
 use crate::metrics::Metrics;
 use crate::store::{bookings as sb, AppRow, Batch, Db, WriteTx};

@@ -1,30 +1,33 @@
 //! The use cases: creating a booking and applying its actions (each one transaction that moves
 //! the state, writes the booking log and the outbox), the scheduler that applies due timeouts
-//! and auto-completes, and managing webhooks. The API, the panel and the scheduler call them
-//! the same way, through [`Engine`].
+//! and auto-completes, managing webhooks, replays and housekeeping. The API, the panel and the
+//! scheduler call them the same way, through [`Engine`]; the submodules hold how each is done.
 
+pub mod bookings;
 pub mod check;
 pub mod commit;
+pub mod error;
 pub mod handoff;
-pub mod housekeeping;
 pub mod replay;
 pub mod webhooks;
 
-use crate::domain::booking::{
-    next_due, rfc3339, ActorKind, BookingOut, BookingSettings, Includes, LogOut,
-};
-use crate::domain::graph::{Action, Graph, State, TransitionError};
+pub use bookings::{available_actions, booking_out, Actor, NewBooking, NewCustomer};
+pub use error::EngineError;
+
+use crate::domain::booking::BookingOut;
+use crate::domain::graph::Action;
+use crate::domain::subscription::SecretOut;
 use crate::domain::webhook::TargetPolicy;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
-use crate::store::bookings::{self as sb, BookingRow};
-use crate::store::webhooks as sw;
-use crate::store::Conn;
-use crate::store::{now_ms, AppRow, Batch, Db};
-use handoff::{Handoff, Sender};
+use crate::store::webhooks::WebhookRow;
+use crate::store::{self, now_ms, AppRow, Db};
+use handoff::Sender;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use webhooks::WebhookInput;
 
 /// The use cases over one database. Each one that writes messages commits them, then
 /// announces them (the worker sends them, live logs refresh). Cloning it shares the same
@@ -82,7 +85,8 @@ impl Engine {
         details: Map<String, Value>,
         actor: &Actor,
     ) -> Result<BookingOut, EngineError> {
-        let out = apply_action(&self.db, app_id, booking_id, action, details, actor).await?;
+        let out =
+            bookings::apply_action(&self.db, app_id, booking_id, action, details, actor).await?;
         self.notifier.messages_written(app_id);
         Ok(out)
     }
@@ -94,18 +98,18 @@ impl Engine {
         booking_id: &str,
         meta: Map<String, Value>,
     ) -> Result<BookingOut, EngineError> {
-        update_meta(&self.db, app_id, booking_id, meta).await
+        bookings::update_meta(&self.db, app_id, booking_id, meta).await
     }
 
     /// Deletes a booking in a final state.
     pub async fn delete_booking(&self, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
-        delete_booking(&self.db, app_id, booking_id).await
+        bookings::delete_booking(&self.db, app_id, booking_id).await
     }
 
     /// One scheduler step: applies every engine action due at `now` (at most `limit`), each in
     /// its own transaction, and announces them. Returns how many were applied.
     pub async fn run_due(&self, now: i64, limit: i64) -> Result<usize, EngineError> {
-        let apps = run_due(&self.db, now, limit).await?;
+        let apps = bookings::run_due(&self.db, now, limit).await?;
         for app_id in dedup(apps.clone()) {
             self.notifier.messages_written(app_id);
         }
@@ -118,7 +122,7 @@ impl Engine {
             if let Err(e) = self.run_due(now_ms(), 500).await {
                 tracing::error!(error = %e, "applying due booking actions failed");
             }
-            let wait = match sb::next_due_at(&self.db).await {
+            let wait = match store::bookings::next_due_at(&self.db).await {
                 Ok(Some(t)) => (t - now_ms()).clamp(10, 5_000),
                 _ => 5_000,
             };
@@ -128,616 +132,121 @@ impl Engine {
             }
         }
     }
+
+    /// Creates a webhook of this app, its fields checked as every create is.
+    pub async fn create_webhook(
+        &self,
+        app_id: i64,
+        input: WebhookInput,
+    ) -> Result<WebhookRow, EngineError> {
+        webhooks::create(&self.db, &self.policy, app_id, input).await
+    }
+
+    /// Changes the fields given of a webhook of this app.
+    pub async fn update_webhook(
+        &self,
+        app_id: i64,
+        id: &str,
+        input: WebhookInput,
+    ) -> Result<WebhookRow, EngineError> {
+        webhooks::update(&self.db, &self.policy, app_id, id, input).await
+    }
+
+    /// Re-enables a disabled webhook; the messages it held are sent now.
+    pub async fn enable_webhook(&self, app_id: i64, id: &str) -> Result<WebhookRow, EngineError> {
+        let input = WebhookInput {
+            enabled: Some(true),
+            ..Default::default()
+        };
+        let h = webhooks::update(&self.db, &self.policy, app_id, id, input).await?;
+        self.notifier.messages_written(app_id);
+        Ok(h)
+    }
+
+    pub async fn delete_webhook(&self, app_id: i64, id: &str) -> Result<(), EngineError> {
+        webhooks::delete(&self.db, app_id, id).await
+    }
+
+    /// A new signing secret; the old one keeps signing beside it for 24 hours.
+    pub async fn rotate_secret(&self, app_id: i64, id: &str) -> Result<SecretOut, EngineError> {
+        webhooks::rotate_secret(&self.db, app_id, id).await
+    }
+
+    /// Sends a test event to a webhook through the real pipeline; returns its message id.
+    pub async fn send_test(
+        &self,
+        app_id: i64,
+        id: &str,
+        graph: &str,
+        state: &str,
+    ) -> Result<String, EngineError> {
+        let msg_id = webhooks::send_test(&self.db, app_id, id, graph, state).await?;
+        self.notifier.messages_written(app_id);
+        Ok(msg_id)
+    }
+
+    /// Replays every failed message of this webhook created since `since`: a time as
+    /// `YYYY-MM-DDTHH:MM` read as UTC (what a `datetime-local` field sends) or RFC 3339; empty
+    /// for all time. The job runs in the background ([`step`]) and survives restarts. Returns
+    /// the job id, or `None` when there is nothing to replay.
+    pub async fn replay_failed(
+        &self,
+        app_id: i64,
+        webhook_id: &str,
+        since: &str,
+    ) -> Result<Option<i64>, EngineError> {
+        webhooks::get(&self.db, app_id, webhook_id).await?;
+        let since = replay::parse_since(since)?;
+        Ok(replay::start(&self.db, app_id, webhook_id, since).await?)
+    }
+
+    /// Runs replays as they come (every second while any runs) and retention once an hour,
+    /// until `stop`.
+    pub async fn run_housekeeping(&self, retention: Duration, stop: CancellationToken) {
+        let mut last_purge = 0i64;
+        loop {
+            if let Err(e) = self.replay_step().await {
+                tracing::error!(error = %e, "bulk replay step failed");
+            }
+            let now = now_ms();
+            if now - last_purge > 3_600_000 {
+                last_purge = now;
+                if let Err(e) = self.purge(now - retention.as_millis() as i64).await {
+                    tracing::error!(error = %e, "retention purge failed");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// One step of each running replay; the messages it re-queued go out at once.
+    pub async fn replay_step(&self) -> sqlx::Result<i64> {
+        let mut moved = 0;
+        for (app_id, n) in replay::step(&self.db).await? {
+            moved += n;
+            self.notifier.messages_written(app_id);
+        }
+        Ok(moved)
+    }
+
+    /// Deletes what is older than `cutoff` (finished messages, attempts, captured requests);
+    /// every app's live pages refresh when anything went.
+    async fn purge(&self, cutoff: i64) -> sqlx::Result<()> {
+        let n = store::retention::purge(&self.db, cutoff).await?;
+        if n > 0 {
+            tracing::info!(rows = n, "retention purged old attempts and messages");
+            let apps = store::list_apps(&self.db).await?;
+            self.notifier.log_changed(apps.iter().map(|a| a.id));
+        }
+        Ok(())
+    }
 }
 
 fn dedup(mut ids: Vec<i64>) -> Vec<i64> {
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-/// Who applied an action, as the booking log records it.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub kind: ActorKind,
-    pub id: Option<String>,
-    pub label: String,
-}
-
-impl Actor {
-    pub fn engine() -> Self {
-        Self {
-            kind: ActorKind::Engine,
-            id: None,
-            label: "bookhook".into(),
-        }
-    }
-    pub fn admin(user_id: i64, email: &str) -> Self {
-        Self {
-            kind: ActorKind::Admin,
-            id: Some(user_id.to_string()),
-            label: email.into(),
-        }
-    }
-    pub fn api_key(key_id: i64, label: &str) -> Self {
-        Self {
-            kind: ActorKind::ApiKey,
-            id: Some(key_id.to_string()),
-            label: label.into(),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// A field of the request is wrong (422).
-    #[error("{message}")]
-    Invalid { field: String, message: String },
-    /// The booking (or resource) is not in this app (404).
-    #[error("{0} was not found")]
-    NotFound(&'static str),
-    /// The booking's state does not allow the action (422).
-    #[error(transparent)]
-    Transition(#[from] TransitionError),
-    /// The request is valid but the data forbids it now: no free seat, not final (409).
-    #[error("{0}")]
-    Conflict(String),
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-}
-
-impl EngineError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-pub struct NewCustomer {
-    pub name: String,
-    pub email: String,
-    pub phone: Option<String>,
-    pub voip: Option<String>,
-    pub timezone: Option<String>,
-    pub meta: Map<String, Value>,
-}
-
-/// A booking to create, already checked for shape (see `api::bookings`).
-pub struct NewBooking {
-    pub resource_id: String,
-    pub graph: Graph,
-    pub action: Action,
-    pub start_at: i64,
-    pub end_at: i64,
-    pub what: String,
-    pub where_: String,
-    pub description: String,
-    pub customer: Option<NewCustomer>,
-    pub meta: Map<String, Value>,
-    pub max_seats: Option<i64>,
-    pub owner_booking_id: Option<String>,
-    pub auto_complete: bool,
-}
-
-/// The booking in the API's shape, with `includes`.
-pub async fn booking_out(
-    conn: &mut Conn,
-    b: &BookingRow,
-    includes: Includes,
-) -> sqlx::Result<BookingOut> {
-    let available = available_actions(b);
-    sb::booking_out(conn, b, includes, available).await
-}
-
-/// The actions a caller may apply now (engine-only ones left out).
-pub fn available_actions(b: &BookingRow) -> Vec<String> {
-    b.graph
-        .api_actions(b.state)
-        .into_iter()
-        .map(|a| a.as_str().to_string())
-        .collect()
-}
-
-async fn payment_window_ms(conn: &mut Conn, app_id: i64) -> sqlx::Result<i64> {
-    Ok(sb::payment_window_secs(conn, app_id).await? * 1000)
-}
-
-/// Creates a booking in a transaction of its own, its new messages handed to the worker as
-/// `handoff` allows.
-pub async fn create_booking_handing(
-    db: &Db,
-    mut handoff: Handoff,
-    app: &AppRow,
-    nb: NewBooking,
-    actor: &Actor,
-) -> Result<BookingOut, EngineError> {
-    let mut tx = sb::begin_write(db).await?;
-    let (batch, out) = prepare_booking(
-        &mut tx,
-        &mut ReadCache::default(),
-        &mut handoff,
-        app,
-        &nb,
-        actor,
-    )
-    .await?;
-    let rows = tx.commit_with(batch.merge_inserts()).await?;
-    handoff.committed(&rows);
-    Ok(out)
-}
-
-/// What creating a booking reads of its resource (with its calendar, the app's payment window
-/// and the webhooks subscribed to the state it is created in), kept for the other bookings
-/// created in the same transaction. On SQLite nothing else writes meanwhile; on PostgreSQL a
-/// change committed meanwhile reaches the next group, as it would a single booking whose
-/// transaction had already read.
-#[derive(Default)]
-pub(crate) struct ReadCache {
-    for_booking: HashMap<(i64, String, &'static str, &'static str), Option<sb::ForBooking>>,
-}
-
-/// Checks a new booking against the data and returns every write that creates it (nothing is
-/// written yet) with the booking as the API shows it. A refusal leaves nothing to undo. Reads
-/// see the transaction's earlier writes only once they have run: a seat booking reads its group.
-pub(crate) async fn prepare_booking(
-    tx: &mut Conn,
-    cache: &mut ReadCache,
-    handoff: &mut Handoff,
-    app: &AppRow,
-    nb: &NewBooking,
-    actor: &Actor,
-) -> Result<(Batch, BookingOut), EngineError> {
-    let now = now_ms();
-    let state = nb.graph.create(nb.action)?;
-    let key = (
-        app.id,
-        nb.resource_id.clone(),
-        nb.graph.as_str(),
-        state.as_str(),
-    );
-    let found = match cache.for_booking.get(&key) {
-        Some(found) => found.clone(),
-        None => {
-            let found = sb::resource_for_booking(
-                &mut *tx,
-                app.id,
-                &nb.resource_id,
-                nb.graph.as_str(),
-                state.as_str(),
-            )
-            .await?;
-            cache.for_booking.insert(key, found.clone());
-            found
-        }
-    };
-    let sb::ForBooking {
-        resource,
-        calendar,
-        payment_window_secs: window_secs,
-        hooks,
-    } = found.ok_or_else(|| {
-        EngineError::invalid(
-            "resource_id",
-            "No resource with this id exists in this app.",
-        )
-    })?;
-
-    let owner = match (nb.graph, &nb.owner_booking_id) {
-        (Graph::GroupCustomer | Graph::GroupCustomerPayment, None) => {
-            return Err(EngineError::invalid(
-                "related.owner_booking_id",
-                "A seat booking needs related.owner_booking_id: the id of its group_owner booking.",
-            ))
-        }
-        (Graph::GroupCustomer | Graph::GroupCustomerPayment, Some(owner_id)) => {
-            let owner = sb::booking_for_update(&mut *tx, app.id, owner_id)
-                .await?
-                .ok_or_else(|| {
-                    EngineError::invalid(
-                        "related.owner_booking_id",
-                        "No booking with this id exists in this app.",
-                    )
-                })?;
-            if owner.graph != Graph::GroupOwner {
-                return Err(EngineError::invalid(
-                    "related.owner_booking_id",
-                    "The related booking is not a group_owner booking.",
-                ));
-            }
-            if owner.completed {
-                return Err(EngineError::Conflict(format!(
-                    "The group booking is {}; it takes no more seats.",
-                    owner.state
-                )));
-            }
-            Some(owner)
-        }
-        _ => None,
-    };
-    if nb.graph == Graph::GroupCustomer {
-        if let Some(owner) = &owner {
-            ensure_free_seat(&mut *tx, owner).await?;
-        }
-    }
-
-    let due = next_due(
-        nb.graph,
-        state,
-        nb.auto_complete,
-        nb.end_at,
-        now,
-        window_secs * 1000,
-    );
-    let b = BookingRow {
-        id: sb::new_id(),
-        app_id: app.id,
-        resource_id: resource.id.clone(),
-        graph: nb.graph,
-        state,
-        completed: nb.graph.is_final(state),
-        start_at: nb.start_at,
-        end_at: nb.end_at,
-        meta: Value::Object(nb.meta.clone()).to_string(),
-        max_seats: nb.max_seats,
-        owner_booking_id: owner.map(|o| o.id),
-        auto_complete: nb.auto_complete,
-        due_action: due.map(|d| d.0),
-        due_at: due.map(|d| d.1),
-        created_at: now,
-        updated_at: now,
-    };
-    // Every write of the booking goes in one batch: on SQLite one hand-off to the database.
-    let mut batch = Batch::default();
-    sb::push_booking(&mut batch, &b);
-    // The booking as the API shows it is built from what is written, not read back: a new
-    // booking's parts are exactly these.
-    let mut customers = Vec::new();
-    if let Some(c) = &nb.customer {
-        let customer = sb::push_customer(
-            &mut batch,
-            &b.id,
-            &c.name,
-            &c.email,
-            c.phone.as_deref(),
-            c.voip.as_deref(),
-            c.timezone.as_deref(),
-            &c.meta,
-            now,
-        );
-        customers.push(customer);
-    }
-    let event = sb::push_event(
-        &mut batch,
-        &b.id,
-        &resource.calendar_id,
-        &nb.what,
-        &nb.where_,
-        &nb.description,
-        nb.start_at,
-        nb.end_at,
-        now,
-    );
-    sb::push_log(
-        &mut batch,
-        &b.id,
-        None,
-        nb.action.as_str(),
-        b.state.as_str(),
-        actor.kind,
-        actor.id.as_deref(),
-        &actor.label,
-        &Map::new(),
-        now,
-    );
-    let mut payload = sb::booking_shell(&b, Includes::PAYLOAD, vec![]);
-    if let Some(max) = b.max_seats {
-        // A group is created with no seats taken.
-        payload.settings = Some(BookingSettings {
-            max_seats: max,
-            seats_taken: 0,
-        });
-    }
-    payload.customers = Some(customers);
-    payload.event = Some(event);
-    payload.calendar = Some(calendar);
-    enqueue(
-        &mut *tx,
-        &mut batch,
-        &b,
-        nb.action,
-        Some((&payload, hooks)),
-        Some(handoff),
-    )
-    .await?;
-    let mut out = payload;
-    out.available_actions = Some(available_actions(&b));
-    out.logs = Some(vec![LogOut {
-        from: None,
-        action: nb.action.as_str().to_string(),
-        to: b.state.as_str().into(),
-        actor: actor.kind.as_str().to_string(),
-        actor_label: actor.label.clone(),
-        details: Map::new(),
-        created_at: rfc3339(now),
-    }]);
-    Ok((batch, out))
-}
-
-/// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking
-/// has just entered, with the booking as `GET /v2/bookings/:id?include=customers,event,calendar`
-/// shows it now. Runs inside the transition's transaction, so both commit or neither does.
-/// `known`: the booking with customers, event and calendar, and the webhooks subscribed to
-/// its state, when the caller has them at hand.
-/// `handoff`: where messages to webhooks that are neither ordered nor rate-limited are claimed
-/// for this process's worker as they are written, when it has room for them.
-async fn enqueue(
-    conn: &mut Conn,
-    batch: &mut Batch,
-    b: &BookingRow,
-    action: Action,
-    known: Option<(&BookingOut, Vec<sb::Subscriber>)>,
-    mut handoff: Option<&mut Handoff>,
-) -> Result<usize, EngineError> {
-    let read;
-    let (booking, hooks) = match known {
-        Some(k) => k,
-        None => {
-            let hooks = sw::matching(conn, b.app_id, b.graph.as_str(), b.state.as_str()).await?;
-            if hooks.is_empty() {
-                return Ok(0);
-            }
-            read = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
-            let hooks = hooks
-                .into_iter()
-                .map(|id| sb::Subscriber { id, unpaced: false })
-                .collect();
-            (&read, hooks)
-        }
-    };
-    if hooks.is_empty() {
-        return Ok(0);
-    }
-    let payload = serde_json::to_string(booking)
-        .map_err(|e| EngineError::Conflict(format!("the payload could not be written: {e}")))?;
-    for hook in &hooks {
-        let msg_id = crate::auth::generate_msg_id();
-        let claimed_until = match (&mut handoff, hook.unpaced) {
-            (Some(h), true) => h.take(&msg_id, b.app_id, &hook.id, &payload),
-            _ => None,
-        };
-        sw::push_delivery(
-            batch,
-            &sw::NewDelivery {
-                msg_id: &msg_id,
-                app_id: b.app_id,
-                webhook_id: &hook.id,
-                booking_id: &b.id,
-                graph: b.graph.as_str(),
-                state: b.state.as_str(),
-                action: action.as_str(),
-                payload: &payload,
-                is_test: false,
-                now: b.updated_at,
-                claimed_until,
-            },
-        );
-    }
-    Ok(hooks.len())
-}
-
-async fn ensure_free_seat(conn: &mut Conn, owner: &BookingRow) -> Result<(), EngineError> {
-    let max = owner.max_seats.unwrap_or(0);
-    let taken = sb::seats_taken(conn, &owner.id).await?;
-    if taken >= max {
-        return Err(EngineError::Conflict(format!(
-            "No free seat: all {max} seats of this group booking are taken."
-        )));
-    }
-    Ok(())
-}
-
-async fn apply_action(
-    db: &Db,
-    app_id: i64,
-    booking_id: &str,
-    action: Action,
-    details: Map<String, Value>,
-    actor: &Actor,
-) -> Result<BookingOut, EngineError> {
-    let mut tx = sb::begin_write(db).await?;
-    let now = now_ms();
-    // Rows are locked owner first, then seat, everywhere (cancelling a group locks the owner,
-    // then its seats), so a seat's payment and its group's cancellation never deadlock on
-    // PostgreSQL: a seat's owner is locked before the seat itself.
-    if crate::store::Backend::of_conn(&tx) == crate::store::Backend::Postgres {
-        if let Some(owner_id) = sb::booking(&mut tx, app_id, booking_id)
-            .await?
-            .and_then(|seat| seat.owner_booking_id)
-        {
-            sb::booking_for_update(&mut tx, app_id, &owner_id).await?;
-        }
-    }
-    let b = sb::booking_for_update(&mut tx, app_id, booking_id)
-        .await?
-        .ok_or(EngineError::NotFound("The booking"))?;
-    let (graph, state) = (b.graph, b.state);
-    let to = if action.is_engine_only() && actor.kind != ActorKind::Engine {
-        // The engine applies it by itself; callers get the same refusal as for any
-        // action the state does not allow, listing what they may do.
-        Err(TransitionError {
-            graph,
-            from: Some(state),
-            action,
-            allowed: graph.api_actions(state),
-        })
-    } else {
-        graph.apply(state, action)
-    }?;
-    if graph == Graph::GroupCustomerPayment && action == Action::Pay {
-        if let Some(owner_id) = &b.owner_booking_id {
-            if let Some(owner) = sb::booking_for_update(&mut tx, app_id, owner_id).await? {
-                ensure_free_seat(&mut tx, &owner).await?;
-            }
-        }
-    }
-    let window = payment_window_ms(&mut tx, app_id).await?;
-    transition(&mut tx, &b, action, to, &details, actor, now, window).await?;
-    if graph == Graph::GroupOwner && to == State::Cancelled {
-        for seat in sb::open_seats(&mut tx, &b.id).await? {
-            if let Ok(seat_to) = seat.graph.apply(seat.state, Action::CancelByOwner) {
-                transition(
-                    &mut tx,
-                    &seat,
-                    Action::CancelByOwner,
-                    seat_to,
-                    &Map::new(),
-                    actor,
-                    now,
-                    window,
-                )
-                .await?;
-            }
-        }
-    }
-    let b = sb::booking_for_update(&mut tx, app_id, booking_id)
-        .await?
-        .ok_or(EngineError::NotFound("The booking"))?;
-    let out = booking_out(&mut tx, &b, Includes::ALL).await?;
-    tx.commit().await?;
-    Ok(out)
-}
-
-/// The one place a booking changes state: the row, its next due action, the log row and the
-/// outbox.
-#[allow(clippy::too_many_arguments)]
-async fn transition(
-    conn: &mut Conn,
-    b: &BookingRow,
-    action: Action,
-    to: State,
-    details: &Map<String, Value>,
-    actor: &Actor,
-    now: i64,
-    payment_window_ms: i64,
-) -> Result<(), EngineError> {
-    let (graph, from) = (b.graph, b.state);
-    let due = next_due(graph, to, b.auto_complete, b.end_at, now, payment_window_ms);
-    let moved = sb::update_state(
-        conn,
-        &b.id,
-        from.as_str(),
-        to.as_str(),
-        graph.is_final(to),
-        due.map(|(a, t)| (a.as_str(), t)),
-        now,
-    )
-    .await?;
-    if !moved {
-        return Err(EngineError::Conflict(
-            "The booking changed while this action was applied; try again.".into(),
-        ));
-    }
-    let mut batch = Batch::default();
-    sb::push_log(
-        &mut batch,
-        &b.id,
-        Some(from.as_str()),
-        action.as_str(),
-        to.as_str(),
-        actor.kind,
-        actor.id.as_deref(),
-        &actor.label,
-        details,
-        now,
-    );
-    let after = BookingRow {
-        state: to,
-        completed: graph.is_final(to),
-        due_action: due.map(|(a, _)| a),
-        due_at: due.map(|(_, t)| t),
-        updated_at: now,
-        ..b.clone()
-    };
-    enqueue(conn, &mut batch, &after, action, None, None).await?;
-    batch.run(conn).await?;
-    Ok(())
-}
-
-async fn update_meta(
-    db: &Db,
-    app_id: i64,
-    booking_id: &str,
-    meta: Map<String, Value>,
-) -> Result<BookingOut, EngineError> {
-    let mut tx = sb::begin_write(db).await?;
-    let now = now_ms();
-    let mut b = sb::booking_for_update(&mut tx, app_id, booking_id)
-        .await?
-        .ok_or(EngineError::NotFound("The booking"))?;
-    sb::update_meta(&mut tx, booking_id, &meta, now).await?;
-    b.meta = Value::Object(meta).to_string();
-    b.updated_at = now;
-    let out = booking_out(&mut tx, &b, Includes::ALL).await?;
-    tx.commit().await?;
-    Ok(out)
-}
-
-async fn delete_booking(db: &Db, app_id: i64, booking_id: &str) -> Result<(), EngineError> {
-    let mut tx = sb::begin_write(db).await?;
-    let b = sb::booking_for_update(&mut tx, app_id, booking_id)
-        .await?
-        .ok_or(EngineError::NotFound("The booking"))?;
-    if !b.completed {
-        return Err(EngineError::Conflict(format!(
-            "Only bookings in a final state can be deleted; this one is {}.",
-            b.state
-        )));
-    }
-    sb::delete_booking(&mut tx, booking_id).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Applies every engine action due at `now` (at most `limit`), each in its own transaction. A
-/// booking whose due action no longer fits its state only loses the due mark. Returns the app
-/// of each action applied.
-async fn run_due(db: &Db, now: i64, limit: i64) -> Result<Vec<i64>, EngineError> {
-    let mut applied = Vec::new();
-    for (app_id, id) in sb::due(db, now, limit).await? {
-        let mut tx = sb::begin_write(db).await?;
-        let Some(b) = sb::booking_for_update(&mut tx, app_id, &id).await? else {
-            continue;
-        };
-        // Re-read under the write lock: another instance or step may have applied it.
-        let (Some(action), Some(due_at)) = (b.due_action, b.due_at) else {
-            continue;
-        };
-        if due_at > now {
-            continue;
-        }
-        match b.graph.apply(b.state, action) {
-            Ok(to) => {
-                let window = payment_window_ms(&mut tx, app_id).await?;
-                transition(
-                    &mut tx,
-                    &b,
-                    action,
-                    to,
-                    &Map::new(),
-                    &Actor::engine(),
-                    now,
-                    window,
-                )
-                .await?;
-                applied.push(app_id);
-            }
-            Err(_) => {
-                sb::clear_due(&mut tx, &b.id).await?;
-            }
-        }
-        tx.commit().await?;
-    }
-    Ok(applied)
 }

@@ -1,31 +1,14 @@
 //! Replaying failed messages: a bulk replay of a webhook's failed messages starts as a job,
 //! then runs in batches from the background loop, resumable across restarts and instances.
 
-use super::{Engine, EngineError};
+use super::error::EngineError;
 use crate::store::replays::{self as sr, ReplayJob};
 use crate::store::{begin_write, now_ms, Db};
 
 /// Messages a job moves per step, each batch in one transaction.
 const BATCH: i64 = 200;
 
-impl Engine {
-    /// Replays every failed message of this webhook created since `since`: a time as
-    /// `YYYY-MM-DDTHH:MM` read as UTC (what a `datetime-local` field sends) or RFC 3339; empty
-    /// for all time. The job runs in the background ([`step`]) and survives restarts. Returns
-    /// the job id, or `None` when there is nothing to replay.
-    pub async fn replay_failed(
-        &self,
-        app_id: i64,
-        webhook_id: &str,
-        since: &str,
-    ) -> Result<Option<i64>, EngineError> {
-        super::webhooks::get(&self.db, app_id, webhook_id).await?;
-        let since = parse_since(since)?;
-        Ok(start(&self.db, app_id, webhook_id, since).await?)
-    }
-}
-
-fn parse_since(since: &str) -> Result<i64, EngineError> {
+pub(super) fn parse_since(since: &str) -> Result<i64, EngineError> {
     let since = since.trim();
     if since.is_empty() {
         return Ok(0);

@@ -1,7 +1,7 @@
 //! Managing webhooks: the checks every create and edit passes, whether it comes from the API or
 //! the panel, and secret rotation.
 
-use super::{Engine, EngineError};
+use super::error::EngineError;
 use crate::domain::subscription::{parse_events, EventRef, SecretOut};
 use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
 use crate::store::webhooks::{self as sw, WebhookRow};
@@ -21,60 +21,6 @@ pub struct WebhookInput {
     /// `Some(None)` removes the limit.
     pub rate_limit_per_second: Option<Option<i64>>,
     pub ordered: Option<bool>,
-}
-
-impl Engine {
-    /// Creates a webhook of this app, its fields checked as every create is.
-    pub async fn create_webhook(
-        &self,
-        app_id: i64,
-        input: WebhookInput,
-    ) -> Result<WebhookRow, EngineError> {
-        create(&self.db, &self.policy, app_id, input).await
-    }
-
-    /// Changes the fields given of a webhook of this app.
-    pub async fn update_webhook(
-        &self,
-        app_id: i64,
-        id: &str,
-        input: WebhookInput,
-    ) -> Result<WebhookRow, EngineError> {
-        update(&self.db, &self.policy, app_id, id, input).await
-    }
-
-    /// Re-enables a disabled webhook; the messages it held are sent now.
-    pub async fn enable_webhook(&self, app_id: i64, id: &str) -> Result<WebhookRow, EngineError> {
-        let input = WebhookInput {
-            enabled: Some(true),
-            ..Default::default()
-        };
-        let h = update(&self.db, &self.policy, app_id, id, input).await?;
-        self.notifier.messages_written(app_id);
-        Ok(h)
-    }
-
-    pub async fn delete_webhook(&self, app_id: i64, id: &str) -> Result<(), EngineError> {
-        delete(&self.db, app_id, id).await
-    }
-
-    /// A new signing secret; the old one keeps signing beside it for 24 hours.
-    pub async fn rotate_secret(&self, app_id: i64, id: &str) -> Result<SecretOut, EngineError> {
-        rotate_secret(&self.db, app_id, id).await
-    }
-
-    /// Sends a test event to a webhook through the real pipeline; returns its message id.
-    pub async fn send_test(
-        &self,
-        app_id: i64,
-        id: &str,
-        graph: &str,
-        state: &str,
-    ) -> Result<String, EngineError> {
-        let msg_id = send_test(&self.db, app_id, id, graph, state).await?;
-        self.notifier.messages_written(app_id);
-        Ok(msg_id)
-    }
 }
 
 async fn check_fields(
@@ -156,7 +102,7 @@ async fn check_fields(
     Ok(())
 }
 
-pub async fn create(
+pub(super) async fn create(
     db: &Db,
     policy: &TargetPolicy,
     app_id: i64,
@@ -187,7 +133,7 @@ pub async fn create(
     Ok(h)
 }
 
-pub async fn update(
+pub(super) async fn update(
     db: &Db,
     policy: &TargetPolicy,
     app_id: i64,
@@ -214,7 +160,7 @@ pub async fn get(db: &Db, app_id: i64, id: &str) -> Result<WebhookRow, EngineErr
         .ok_or(EngineError::NotFound("The webhook"))
 }
 
-pub async fn delete(db: &Db, app_id: i64, id: &str) -> Result<(), EngineError> {
+pub(super) async fn delete(db: &Db, app_id: i64, id: &str) -> Result<(), EngineError> {
     if sw::delete(db, app_id, id).await? {
         Ok(())
     } else {
@@ -237,7 +183,11 @@ pub fn secret_out(h: &WebhookRow, now: i64) -> SecretOut {
 }
 
 /// A new secret; the old one keeps signing (beside it) for 24 hours.
-pub async fn rotate_secret(db: &Db, app_id: i64, id: &str) -> Result<SecretOut, EngineError> {
+pub(super) async fn rotate_secret(
+    db: &Db,
+    app_id: i64,
+    id: &str,
+) -> Result<SecretOut, EngineError> {
     let mut tx = crate::store::bookings::begin_write(db).await?;
     let mut h = sw::get(&mut tx, db.secrets(), app_id, id)
         .await?
@@ -256,7 +206,7 @@ pub async fn rotate_secret(db: &Db, app_id: i64, id: &str) -> Result<SecretOut, 
 
 /// A test event: an example booking of `graph` in `state`, sent to this webhook through the
 /// real pipeline (signed, retried, logged) and marked as a test. Returns its message id.
-pub async fn send_test(
+pub(super) async fn send_test(
     db: &Db,
     app_id: i64,
     id: &str,

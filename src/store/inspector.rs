@@ -1,5 +1,6 @@
 //! SQL of the request inspector: an app's bins, and the requests each bin captured.
 
+use super::write::write_slot;
 use super::{Conn, Db};
 use sqlx::Row;
 
@@ -44,32 +45,35 @@ pub async fn count_bins(db: &Db, app_id: i64) -> sqlx::Result<i64> {
 }
 
 pub async fn insert_bin(db: &Db, id: &str, app_id: i64, name: &str, now: i64) -> sqlx::Result<()> {
+    let mut slot = write_slot(db).await?;
     sqlx::query("INSERT INTO bins (id, app_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(app_id)
         .bind(name)
         .bind(now)
-        .execute(db)
+        .execute(&mut *slot)
         .await
         .map(drop)
 }
 
 /// Deletes a bin of this app with the requests it captured; `false` when there is none.
 pub async fn delete_bin(db: &Db, app_id: i64, id: &str) -> sqlx::Result<bool> {
+    let mut slot = write_slot(db).await?;
     let res = sqlx::query("DELETE FROM bins WHERE app_id = $1 AND id = $2")
         .bind(app_id)
         .bind(id)
-        .execute(db)
+        .execute(&mut *slot)
         .await?;
     Ok(res.rows_affected() > 0)
 }
 
 /// Links a bin to the webhook whose secret checks its requests' signatures.
 pub async fn link_webhook(db: &Db, bin_id: &str, webhook_id: &str) -> sqlx::Result<()> {
+    let mut slot = write_slot(db).await?;
     sqlx::query("UPDATE bins SET webhook_id = $1 WHERE id = $2")
         .bind(webhook_id)
         .bind(bin_id)
-        .execute(db)
+        .execute(&mut *slot)
         .await
         .map(drop)
 }

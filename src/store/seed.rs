@@ -1,6 +1,7 @@
 //! SQL of seeding a database for the log benchmark (`make bench-log`): webhooks, messages and
 //! attempts written straight in, without the engine or the worker.
 
+use super::write::write_slot;
 use super::{Conn, Db};
 
 /// A webhook of this app posting to `https://example.com/`, with a fixed secret.
@@ -11,13 +12,14 @@ pub async fn insert_webhook(
     name: &str,
     now: i64,
 ) -> sqlx::Result<()> {
+    let mut slot = write_slot(db).await?;
     sqlx::query("INSERT INTO webhooks (id, app_id, name, url, secret, created_at, updated_at) VALUES ($1, $2, $3, 'https://example.com/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', $4, $5)")
         .bind(id)
         .bind(app_id)
         .bind(name)
         .bind(now)
         .bind(now)
-        .execute(db)
+        .execute(&mut *slot)
         .await
         .map(drop)
 }

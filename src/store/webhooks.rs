@@ -1,6 +1,7 @@
 //! SQL of webhooks, their subscriptions and the outbox of deliveries.
 
 use super::secrets::Secrets;
+use super::write::write_slot;
 use super::Db;
 use crate::domain::booking::rfc3339;
 use crate::domain::subscription::{EventRef, LastDelivery, WebhookOut};
@@ -221,10 +222,11 @@ pub async fn save(
 }
 
 pub async fn delete(db: &Db, app_id: i64, id: &str) -> sqlx::Result<bool> {
+    let mut slot = write_slot(db).await?;
     let res = sqlx::query("DELETE FROM webhooks WHERE app_id = $1 AND id = $2")
         .bind(app_id)
         .bind(id)
-        .execute(db)
+        .execute(&mut *slot)
         .await?;
     Ok(res.rows_affected() == 1)
 }

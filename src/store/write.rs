@@ -8,10 +8,15 @@
 //! - [`on_writer`] / [`spawn_writer`]: hot write paths (group commits, recorded rounds, claims)
 //!   run where writes run best: on SQLite the writer's own thread.
 //!
-//! Writes that do not come through here, and why: the session store's (`tower-sessions`' own
-//! SQL on its own pool, see `sessions`); `sqlx::migrate!` at start-up (before anything else
-//! runs); and a key's "last used" stamp (`accounts::app_by_api_key`), written at most once a
-//! minute per key from a task of its own on a pool connection so API calls never queue behind it.
+//! Writes that do not come through here, and why:
+//! - the panel's sessions: `tower-sessions`' own store writes them through a pool of its own
+//!   (see `crate::sessions`);
+//! - `sqlx::migrate!` at start-up, before anything else runs (`db::Db::migrate`);
+//! - a key's "last used" stamp (`accounts::app_by_api_key`): written at most once a minute per
+//!   key, from a task of its own on a pool connection, so that API calls never queue behind it
+//!   at the writer;
+//! - `pg_notify` to the other instances (`notify::notify_all`): not a write to any table, on the
+//!   listener's own PostgreSQL pool.
 
 use super::db::{Backend, Conn, Db, DbRow, Writer};
 use sqlx::Executor;
