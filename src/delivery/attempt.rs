@@ -35,7 +35,7 @@ impl Attempter {
         skip_all,
         fields(message = c.id, msg_id = %c.msg_id, webhook = %c.webhook_id, trigger = trigger.as_str())
     )]
-    pub async fn attempt(
+    pub(super) async fn attempt(
         &self,
         c: &Claimed,
         e: Option<&Endpoint>,

@@ -120,22 +120,12 @@ impl Worker {
         let gate = self.admission.gate(&c.webhook_id);
         let permit = gate.acquire_owned().await;
         let s = self
+            .attempter
             .attempt(c, e, trigger, now.unwrap_or_else(now_ms))
             .await;
         drop(permit);
         self.admission.release(&c.webhook_id);
         s
-    }
-
-    /// Sends one message once and says what happened; never fails (the attempt stage).
-    pub async fn attempt(
-        &self,
-        c: &Claimed,
-        e: Option<&Endpoint>,
-        trigger: Trigger,
-        now: i64,
-    ) -> Sent {
-        self.attempter.attempt(c, e, trigger, now).await
     }
 
     /// One round: claim what is due at `now`, send it all, record it all.
@@ -392,6 +382,7 @@ impl Worker {
         };
         let endpoints = sd::endpoints(&self.db, std::slice::from_ref(&c.webhook_id)).await?;
         let sent = self
+            .attempter
             .attempt(&c, endpoints.get(&c.webhook_id), Trigger::Manual, now)
             .await;
         self.recorder

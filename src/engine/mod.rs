@@ -59,10 +59,6 @@ impl Engine {
         }
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// Creates a booking in its graph's first state (in the next group's transaction).
     pub async fn create_booking(
         &self,
