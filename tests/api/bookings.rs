@@ -3,6 +3,7 @@
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 async fn ready() -> (TestApp, Api, String) {
     let app = spawn_app().await;
@@ -546,4 +547,57 @@ async fn a_revoked_key_is_refused_at_once() {
         .await
         .unwrap();
     assert_eq!(api.get("/bookings").await.0, 401);
+}
+
+/// Paying for seats while their group is cancelled: on PostgreSQL the calls lock the same rows
+/// from several connections and must not deadlock; on SQLite the one writer takes them in turn.
+/// Either way each call answers for itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_seats_while_their_group_is_cancelled_never_deadlocks() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let api = Arc::new(app.api_for("demo").await);
+    let resource = api.resource().await;
+    for round in 0..3 {
+        let owner = api
+            .booking(
+                &resource,
+                "group_owner",
+                json!({"settings": {"max_seats": 40}}),
+            )
+            .await;
+        let owner = owner["id"].as_str().unwrap().to_string();
+        let mut seats = vec![];
+        for _ in 0..12 {
+            let s = api
+                .booking(
+                    &resource,
+                    "group_customer_payment",
+                    json!({"related": {"owner_booking_id": owner}}),
+                )
+                .await;
+            seats.push(s["id"].as_str().unwrap().to_string());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for seat in seats {
+            let api = api.clone();
+            tasks.spawn(async move {
+                api.put(
+                    &format!("/bookings/{seat}/pay"),
+                    json!({"pay": {"payment_id": "pi_x"}}),
+                )
+                .await
+            });
+        }
+        let api2 = api.clone();
+        let owner2 = owner.clone();
+        tasks.spawn(async move { api2.act(&owner2, "cancel").await });
+        while let Some(r) = tasks.join_next().await {
+            let (status, body) = r.unwrap();
+            assert!(
+                status == 200 || status == 409 || status == 422,
+                "round {round}: {status} {body}"
+            );
+        }
+    }
 }
