@@ -72,7 +72,8 @@ soak:
 
 # The same integration suite on PostgreSQL (BOOKHOOK_TEST_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432; each test creates a database of its own). A server that
-# does not answer fails the run.
+# does not answer fails the run. build.rs compiles the backend in (cfg bookhook_test_postgres), so
+# the tests only PostgreSQL can run are ignored in test-unit and run here.
 test-postgres:
 	@echo "==> Integration tests on PostgreSQL"
 	$(LEPTOS_ENV_VARS) BOOKHOOK_TEST_BACKEND=postgres cargo test --features ssr --test api

@@ -1,11 +1,23 @@
 fn main() {
     // sqlx::migrate!() embeds migrations/ at compile time: rebuild when a migration is added.
-    println!("cargo:rerun-if-changed=migrations");
-    // The integration tests' backend is chosen when they are built, so that a test that needs
-    // PostgreSQL is compiled as ignored (and reported as such) on the SQLite run.
+    println!("cargo::rerun-if-changed=migrations");
+
+    // The integration suite (tests/api/) is compiled for one backend, so a test that needs the
+    // other can carry `#[cfg_attr(not(bookhook_test_postgres), ignore = "...")]` and be reported
+    // as ignored rather than passed. tests/api/helpers.rs takes the backend from the cfg too (and
+    // only checks that the variable agrees). Switching it recompiles this crate, not its
+    // dependencies (about 15 s with incremental builds).
     println!("cargo::rustc-check-cfg=cfg(bookhook_test_postgres)");
-    println!("cargo:rerun-if-env-changed=BOOKHOOK_TEST_BACKEND");
-    if std::env::var("BOOKHOOK_TEST_BACKEND").as_deref() == Ok("postgres") {
-        println!("cargo::rustc-cfg=bookhook_test_postgres");
+    println!("cargo::rerun-if-env-changed=BOOKHOOK_TEST_BACKEND");
+    match std::env::var("BOOKHOOK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => println!("cargo::rustc-cfg=bookhook_test_postgres"),
+        Ok("" | "sqlite") | Err(std::env::VarError::NotPresent) => {}
+        // A misspelt backend would otherwise run the SQLite suite and look like a pass.
+        Ok(other) => {
+            println!("cargo::error=BOOKHOOK_TEST_BACKEND is {other:?}; use postgres, sqlite or leave it unset");
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            println!("cargo::error=BOOKHOOK_TEST_BACKEND is not UTF-8; use postgres, sqlite or leave it unset");
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! The booking engine through the real HTTP API.
 
 use crate::helpers::*;
+use bookhook::domain::graph::Graph;
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 async fn ready() -> (TestApp, Api, String) {
     let app = spawn_app().await;
@@ -22,79 +24,105 @@ async fn states_logged(api: &Api, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// One booking walked through its graph: created in `created`, then each action with the state
+/// it reaches; the last state is final and the log lists every state in order.
+struct Walk {
+    row: &'static str,
+    graph: Graph,
+    /// A seat in the test's group (the body names the group's booking).
+    seat: bool,
+    created: &'static str,
+    steps: &'static [(&'static str, &'static str)],
+}
+
+const HAPPY_PATHS: &[Walk] = &[
+    Walk {
+        row: "instant, completed",
+        graph: Graph::Instant,
+        seat: false,
+        created: "confirmed",
+        steps: &[("complete", "completed")],
+    },
+    Walk {
+        row: "confirm_decline, confirmed then cancelled by the customer",
+        graph: Graph::ConfirmDecline,
+        seat: false,
+        created: "tentative",
+        steps: &[
+            ("confirm", "confirmed"),
+            ("cancel_by_customer", "cancelled_by_customer"),
+        ],
+    },
+    Walk {
+        row: "confirm_decline, declined",
+        graph: Graph::ConfirmDecline,
+        seat: false,
+        created: "tentative",
+        steps: &[("decline", "declined")],
+    },
+    Walk {
+        row: "instant_payment, paid then completed",
+        graph: Graph::InstantPayment,
+        seat: false,
+        created: "tentative",
+        steps: &[("pay", "paid"), ("complete", "completed")],
+    },
+    Walk {
+        row: "group_customer, cancelled by the customer",
+        graph: Graph::GroupCustomer,
+        seat: true,
+        created: "confirmed",
+        steps: &[("cancel_by_customer", "cancelled_by_customer")],
+    },
+    Walk {
+        row: "group_customer_payment, paid then cancelled by the owner",
+        graph: Graph::GroupCustomerPayment,
+        seat: true,
+        created: "tentative",
+        steps: &[("pay", "paid"), ("cancel_by_owner", "cancelled_by_owner")],
+    },
+    Walk {
+        row: "group_owner, completed",
+        graph: Graph::GroupOwner,
+        seat: false,
+        created: "tentative",
+        steps: &[("complete", "completed")],
+    },
+];
+
 #[tokio::test]
 async fn every_graph_walks_its_happy_path() {
+    for g in Graph::ALL {
+        assert!(HAPPY_PATHS.iter().any(|w| w.graph == g), "no row walks {g}");
+    }
     let (_app, api, res) = ready().await;
     let owner = api.booking(&res, "group_owner", json!({})).await;
     let owner_id = owner["id"].as_str().unwrap();
-    let related = json!({"related": {"owner_booking_id": owner_id}});
-    type Path<'a> = (&'a str, Value, &'a str, Vec<(&'a str, &'a str)>);
-    let paths: Vec<Path> = vec![
-        (
-            "instant",
-            json!({}),
-            "confirmed",
-            vec![("complete", "completed")],
-        ),
-        (
-            "confirm_decline",
-            json!({}),
-            "tentative",
-            vec![
-                ("confirm", "confirmed"),
-                ("cancel_by_customer", "cancelled_by_customer"),
-            ],
-        ),
-        (
-            "confirm_decline",
-            json!({}),
-            "tentative",
-            vec![("decline", "declined")],
-        ),
-        (
-            "instant_payment",
-            json!({}),
-            "tentative",
-            vec![("pay", "paid"), ("complete", "completed")],
-        ),
-        (
-            "group_customer",
-            related.clone(),
-            "confirmed",
-            vec![("cancel_by_customer", "cancelled_by_customer")],
-        ),
-        (
-            "group_customer_payment",
-            related.clone(),
-            "tentative",
-            vec![("pay", "paid"), ("cancel_by_owner", "cancelled_by_owner")],
-        ),
-        (
-            "group_owner",
-            json!({}),
-            "tentative",
-            vec![("complete", "completed")],
-        ),
-    ];
-    for (graph, extra, first, steps) in paths {
-        let b = api.booking(&res, graph, extra).await;
-        assert_eq!(b["graph"], graph);
-        assert_eq!(b["state"], first, "{graph}");
-        assert_eq!(b["completed"], false);
+    for w in HAPPY_PATHS {
+        let row = w.row;
+        let extra = if w.seat {
+            json!({"related": {"owner_booking_id": owner_id}})
+        } else {
+            json!({})
+        };
+        let b = api.booking(&res, w.graph.as_str(), extra).await;
+        assert_eq!(b["graph"], w.graph.as_str(), "{row}");
+        assert_eq!(b["state"], w.created, "{row}");
+        assert_eq!(b["completed"], false, "{row}");
         let id = b["id"].as_str().unwrap();
-        let mut expected = vec![first.to_string()];
-        for (i, (action, to)) in steps.iter().enumerate() {
+        let mut expected = vec![w.created.to_string()];
+        for (i, (action, to)) in w.steps.iter().enumerate() {
             let (s, after) = api.act(id, action).await;
-            assert_eq!(s, 200, "{graph} {action}: {after}");
-            assert_eq!(after["data"]["state"], *to, "{graph} {action}");
+            assert_eq!(s, 200, "{row}: {action}: {after}");
+            assert_eq!(after["data"]["state"], *to, "{row}: {action}");
             assert_eq!(
                 after["data"]["completed"],
-                i == steps.len() - 1,
-                "{graph} ends final"
+                i == w.steps.len() - 1,
+                "{row}: {action}: only the last state is final"
             );
             expected.push(to.to_string());
         }
-        assert_eq!(states_logged(&api, id).await, expected, "{graph} log");
+        assert_eq!(states_logged(&api, id).await, expected, "{row}: the log");
     }
 }
 
@@ -546,4 +574,57 @@ async fn a_revoked_key_is_refused_at_once() {
         .await
         .unwrap();
     assert_eq!(api.get("/bookings").await.0, 401);
+}
+
+/// Paying for seats while their group is cancelled: on PostgreSQL the calls lock the same rows
+/// from several connections and must not deadlock; on SQLite the one writer takes them in turn.
+/// Either way each call answers for itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_seats_while_their_group_is_cancelled_never_deadlocks() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let api = Arc::new(app.api_for("demo").await);
+    let resource = api.resource().await;
+    for round in 0..3 {
+        let owner = api
+            .booking(
+                &resource,
+                "group_owner",
+                json!({"settings": {"max_seats": 40}}),
+            )
+            .await;
+        let owner = owner["id"].as_str().unwrap().to_string();
+        let mut seats = vec![];
+        for _ in 0..12 {
+            let s = api
+                .booking(
+                    &resource,
+                    "group_customer_payment",
+                    json!({"related": {"owner_booking_id": owner}}),
+                )
+                .await;
+            seats.push(s["id"].as_str().unwrap().to_string());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for seat in seats {
+            let api = api.clone();
+            tasks.spawn(async move {
+                api.put(
+                    &format!("/bookings/{seat}/pay"),
+                    json!({"pay": {"payment_id": "pi_x"}}),
+                )
+                .await
+            });
+        }
+        let api2 = api.clone();
+        let owner2 = owner.clone();
+        tasks.spawn(async move { api2.act(&owner2, "cancel").await });
+        while let Some(r) = tasks.join_next().await {
+            let (status, body) = r.unwrap();
+            assert!(
+                status == 200 || status == 409 || status == 422,
+                "round {round}: {status} {body}"
+            );
+        }
+    }
 }

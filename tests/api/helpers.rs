@@ -46,15 +46,27 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     }
 }
 
-/// The backend the suite runs on: built with `BOOKHOOK_TEST_BACKEND=postgres`, it runs on
-/// PostgreSQL (`make test` runs it once on each). The choice is made at build time (see
-/// build.rs), so that tests that need PostgreSQL are reported as ignored on SQLite.
-pub fn on_postgres() -> bool {
+/// The backend the suite runs on, fixed when it is compiled: `BOOKHOOK_TEST_BACKEND=postgres`
+/// makes build.rs set `bookhook_test_postgres` (`make test` runs the suite once on each). The
+/// same cfg marks the tests that need PostgreSQL as ignored on SQLite.
+pub const fn on_postgres() -> bool {
     cfg!(bookhook_test_postgres)
+}
+
+/// Refuses to run a binary built for one backend with the variable naming the other (cargo
+/// rebuilds when the variable changes; a test binary started by hand does not).
+fn check_backend_variable() {
+    let named = std::env::var("BOOKHOOK_TEST_BACKEND").unwrap_or_default();
+    assert_eq!(
+        named == "postgres",
+        on_postgres(),
+        "this test binary was built for the other backend than BOOKHOOK_TEST_BACKEND={named:?} names: run it through cargo test"
+    );
 }
 
 /// A database of its own for one test: a SQLite file in `dir`, or a new PostgreSQL database.
 pub fn test_database_url(dir: &std::path::Path) -> String {
+    check_backend_variable();
     if on_postgres() {
         pg::fresh_database()
     } else {

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on a random port with a fresh database each (a SQLite
-//! file, or with BOOKHOOK_TEST_BACKEND=postgres a PostgreSQL database).
+//! file, or with BOOKHOOK_TEST_BACKEND=postgres a PostgreSQL database). The backend is compiled
+//! in (build.rs), so a test that needs PostgreSQL is reported as ignored in the SQLite run.
 
 mod access;
 mod accounts;

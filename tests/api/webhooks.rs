@@ -42,6 +42,63 @@ fn all_events() -> Value {
     Value::Array(v)
 }
 
+/// One booking's path in `each_subscribed_transition_writes_one_pending_delivery_per_matching_webhook`:
+/// its creation and each action, with the state reached and whether the webhook subscribed to
+/// confirmed instant and confirm_decline bookings gets a message for it (the webhook subscribed
+/// to every event gets one for each).
+struct Path {
+    row: &'static str,
+    graph: &'static str,
+    /// A seat in the test's group (the body names the group's booking).
+    seat: bool,
+    created: (&'static str, bool),
+    actions: &'static [(&'static str, &'static str, bool)],
+}
+
+const SUBSCRIBED_PATHS: &[Path] = &[
+    Path {
+        row: "instant, cancelled",
+        graph: "instant",
+        seat: false,
+        created: ("confirmed", true),
+        actions: &[("cancel", "cancelled", false)],
+    },
+    Path {
+        row: "confirm_decline, confirmed then completed",
+        graph: "confirm_decline",
+        seat: false,
+        created: ("tentative", false),
+        actions: &[
+            ("confirm", "confirmed", true),
+            ("complete", "completed", false),
+        ],
+    },
+    Path {
+        row: "instant_payment, paid then cancelled by the customer",
+        graph: "instant_payment",
+        seat: false,
+        created: ("tentative", false),
+        actions: &[
+            ("pay", "paid", false),
+            ("cancel_by_customer", "cancelled_by_customer", false),
+        ],
+    },
+    Path {
+        row: "group_customer, confirmed then cancelled by the customer",
+        graph: "group_customer",
+        seat: true,
+        created: ("confirmed", false),
+        actions: &[("cancel_by_customer", "cancelled_by_customer", false)],
+    },
+    Path {
+        row: "group_customer_payment, paid then completed",
+        graph: "group_customer_payment",
+        seat: true,
+        created: ("tentative", false),
+        actions: &[("pay", "paid", false), ("complete", "completed", false)],
+    },
+];
+
 #[tokio::test]
 async fn each_subscribed_transition_writes_one_pending_delivery_per_matching_webhook() {
     let (app, api, res) = ready().await;
@@ -63,46 +120,38 @@ async fn each_subscribed_transition_writes_one_pending_delivery_per_matching_web
     let other = app.api_for("other").await;
     webhook(&other, "https://hooks.example.com/other-app", all_events()).await;
 
+    // The group the seats join: created first, cancelled last.
     let owner = api.booking(&res, "group_owner", json!({})).await;
     let oid = owner["id"].as_str().unwrap();
-    let related = json!({"related": {"owner_booking_id": oid}});
-    let paths: Vec<(&str, Value, Vec<&str>)> = vec![
-        ("instant", json!({}), vec!["cancel"]),
-        ("confirm_decline", json!({}), vec!["confirm", "complete"]),
-        (
-            "instant_payment",
-            json!({}),
-            vec!["pay", "cancel_by_customer"],
-        ),
-        (
-            "group_customer",
-            related.clone(),
-            vec!["cancel_by_customer"],
-        ),
-        (
-            "group_customer_payment",
-            related.clone(),
-            vec!["pay", "complete"],
-        ),
-    ];
     let mut expected_all = vec![(oid.to_string(), "tentative".to_string())];
     let mut expected_confirmed = vec![];
-    for (graph, extra, actions) in paths {
-        let b = api.booking(&res, graph, extra).await;
+    // (row, booking id, the states the row's booking is delivered in to each webhook)
+    let mut per_row = vec![];
+    for p in SUBSCRIBED_PATHS {
+        let row = p.row;
+        let extra = if p.seat {
+            json!({"related": {"owner_booking_id": oid}})
+        } else {
+            json!({})
+        };
+        let b = api.booking(&res, p.graph, extra).await;
         let id = b["id"].as_str().unwrap().to_string();
-        let mut state = b["state"].as_str().unwrap().to_string();
-        expected_all.push((id.clone(), state.clone()));
-        if state == "confirmed" && graph == "instant" {
-            expected_confirmed.push((id.clone(), state.clone()));
-        }
-        for a in actions {
-            let (s, after) = api.act(&id, a).await;
-            assert_eq!(s, 200, "{after}");
-            state = after["data"]["state"].as_str().unwrap().to_string();
-            expected_all.push((id.clone(), state.clone()));
-            if state == "confirmed" && graph == "confirm_decline" {
-                expected_confirmed.push((id.clone(), state.clone()));
+        assert_eq!(b["state"], p.created.0, "{row}: created");
+        let (mut to_all, mut to_confirmed) = (vec![], vec![]);
+        let mut expect = |state: &str, confirmed_gets_it: bool| {
+            to_all.push(state.to_string());
+            expected_all.push((id.clone(), state.to_string()));
+            if confirmed_gets_it {
+                to_confirmed.push(state.to_string());
+                expected_confirmed.push((id.clone(), state.to_string()));
             }
+        };
+        expect(p.created.0, p.created.1);
+        for (action, state, confirmed_gets_it) in p.actions {
+            let (s, after) = api.act(&id, action).await;
+            assert_eq!(s, 200, "{row}: {action}: {after}");
+            assert_eq!(after["data"]["state"], *state, "{row}: {action}");
+            expect(state, *confirmed_gets_it);
             // The payload is the booking exactly as the API shows it at that moment.
             let payload: String = sqlx::query_scalar(
                 "SELECT payload FROM deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT 1",
@@ -116,9 +165,11 @@ async fn each_subscribed_transition_writes_one_pending_delivery_per_matching_web
                 .await;
             assert_eq!(
                 serde_json::from_str::<Value>(&payload).unwrap(),
-                now["data"]
+                now["data"],
+                "{row}: {action}: the payload"
             );
         }
+        per_row.push((row, id, to_all, to_confirmed));
     }
     api.act(oid, "cancel").await;
     expected_all.push((oid.to_string(), "cancelled".to_string()));
@@ -130,8 +181,27 @@ async fn each_subscribed_transition_writes_one_pending_delivery_per_matching_web
             .map(|d| (d.1.clone(), d.2.clone()))
             .collect()
     };
-    assert_eq!(for_hook(&all), expected_all);
-    assert_eq!(for_hook(&confirmed), expected_confirmed);
+    let states_of = |hook: &Value, id: &str| -> Vec<String> {
+        for_hook(hook)
+            .into_iter()
+            .filter(|(b, _)| b == id)
+            .map(|(_, s)| s)
+            .collect()
+    };
+    for (row, id, to_all, to_confirmed) in &per_row {
+        assert_eq!(&states_of(&all, id), to_all, "{row}: to every event");
+        assert_eq!(
+            &states_of(&confirmed, id),
+            to_confirmed,
+            "{row}: to confirmed only"
+        );
+    }
+    assert_eq!(for_hook(&all), expected_all, "in the order written");
+    assert_eq!(
+        for_hook(&confirmed),
+        expected_confirmed,
+        "in the order written"
+    );
     assert!(for_hook(&off).is_empty(), "a disabled webhook gets nothing");
     let other_app: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM deliveries d JOIN apps a ON a.id = d.app_id WHERE a.slug = 'other'",
@@ -544,37 +614,97 @@ async fn every_spelling_of_a_private_address_is_refused_through_the_api() {
     assert_eq!(app.count("webhooks").await, before);
 }
 
+/// One booking created in `a_created_booking_answers_and_delivers_what_a_read_shows`.
+struct Created {
+    row: &'static str,
+    graph: Graph,
+    /// Merged into the request body.
+    extra: Value,
+    /// A seat in the group of the first row.
+    seat: bool,
+}
+
+/// The group (first) and one booking of every graph, with and without a customer.
+fn created_rows() -> Vec<Created> {
+    let customer = json!({"customer": {"name": "Ada", "email": "ada@example.com",
+        "phone": "+47 1234", "meta": {"z": null, "k": "v"}}});
+    let row = |row, graph, extra: &Value, seat| Created {
+        row,
+        graph,
+        extra: extra.clone(),
+        seat,
+    };
+    vec![
+        row(
+            "a group with meta, whose seats are taken after it answered",
+            Graph::GroupOwner,
+            &json!({"meta": {"b": 1, "a": [true]}}),
+            false,
+        ),
+        row("instant with a customer", Graph::Instant, &customer, false),
+        row(
+            "confirm_decline with a customer",
+            Graph::ConfirmDecline,
+            &customer,
+            false,
+        ),
+        row(
+            "instant_payment with a customer",
+            Graph::InstantPayment,
+            &customer,
+            false,
+        ),
+        row(
+            "group_owner without a customer",
+            Graph::GroupOwner,
+            &json!({}),
+            false,
+        ),
+        row(
+            "group_customer, a seat with a customer",
+            Graph::GroupCustomer,
+            &customer,
+            true,
+        ),
+        row(
+            "group_customer_payment, a seat with a customer",
+            Graph::GroupCustomerPayment,
+            &customer,
+            true,
+        ),
+    ]
+}
+
 /// Creating a booking answers with, and delivers, what it wrote (built without reading it back):
 /// both must be exactly what a read of the booking shows afterwards, for every graph, with and
 /// without a customer, with seats and with an owner.
 #[tokio::test]
 async fn a_created_booking_answers_and_delivers_what_a_read_shows() {
+    let rows = created_rows();
+    for g in Graph::ALL {
+        assert!(rows.iter().any(|r| r.graph == g), "no row creates {g}");
+    }
     let (app, api, res) = ready().await;
     webhook(&api, "https://hooks.example.com/created", all_events()).await;
-    let (_, group) = api
-        .post(
-            "/bookings",
-            booking_body(&res, "group_owner", json!({"meta": {"b": 1, "a": [true]}})),
-        )
-        .await;
-    let owner = group["data"]["id"].as_str().unwrap().to_string();
-    let mut created = vec![group["data"].clone()];
-    for graph in Graph::ALL {
-        let mut extra = json!({"customer": {"name": "Ada", "email": "ada@example.com",
-            "phone": "+47 1234", "meta": {"z": null, "k": "v"}}});
-        if matches!(graph, Graph::GroupCustomer | Graph::GroupCustomerPayment) {
+    let mut created = vec![];
+    let mut group = None;
+    for r in &rows {
+        let mut extra = r.extra.clone();
+        if r.seat {
+            let owner: &String = group.as_ref().expect("the group is the first row");
             extra["related"] = json!({"owner_booking_id": owner});
         }
-        if graph == Graph::GroupOwner {
-            extra = json!({});
-        }
         let (s, b) = api
-            .post("/bookings", booking_body(&res, graph.as_str(), extra))
+            .post("/bookings", booking_body(&res, r.graph.as_str(), extra))
             .await;
-        assert_eq!(s, 201, "{b}");
-        created.push(b["data"].clone());
+        assert_eq!(s, 201, "{}: {b}", r.row);
+        if group.is_none() {
+            group = Some(b["data"]["id"].as_str().unwrap().to_string());
+        }
+        created.push((r.row, b["data"].clone()));
     }
-    for b in created {
+    let owner = group.unwrap();
+    for (row, b) in created {
         let id = b["id"].as_str().unwrap();
         let (_, all) = api
             .get(&format!(
@@ -584,11 +714,14 @@ async fn a_created_booking_answers_and_delivers_what_a_read_shows() {
         let mut read = all["data"].clone();
         if id == owner {
             // Seats were taken after the group was created and answered.
-            assert_eq!(b["settings"]["seats_taken"], 0);
-            assert!(read["settings"]["seats_taken"].as_i64().unwrap() > 0);
+            assert_eq!(b["settings"]["seats_taken"], 0, "{row}");
+            assert!(
+                read["settings"]["seats_taken"].as_i64().unwrap() > 0,
+                "{row}"
+            );
             read["settings"]["seats_taken"] = json!(0);
         }
-        assert_eq!(b, read, "the create response of {id}");
+        assert_eq!(b, read, "{row}: the create response");
         let payload: String = sqlx::query_scalar(
             "SELECT payload FROM deliveries WHERE booking_id = $1 ORDER BY id LIMIT 1",
         )
@@ -602,10 +735,10 @@ async fn a_created_booking_answers_and_delivers_what_a_read_shows() {
         let payload: Value = serde_json::from_str(&payload).unwrap();
         let mut shown = shown["data"].clone();
         if id == owner {
-            assert_eq!(payload["settings"]["seats_taken"], 0);
+            assert_eq!(payload["settings"]["seats_taken"], 0, "{row}");
             shown["settings"]["seats_taken"] = json!(0);
         }
-        assert_eq!(payload, shown, "the payload of {id}");
+        assert_eq!(payload, shown, "{row}: the payload");
     }
 }
 
