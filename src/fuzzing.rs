@@ -9,6 +9,7 @@ use crate::api::bookings::{check_booking, BookingIn};
 use crate::api::webhooks::WebhookIn;
 use crate::api::{parse_json, ApiError};
 use crate::domain::booking::{parse_time, rfc3339, Includes, Search};
+use crate::domain::graph::Graph;
 use crate::domain::subscription::parse_events;
 use crate::domain::webhook::{classify, is_public, Host, TargetPolicy, WebhookUrl};
 
@@ -40,12 +41,23 @@ fn booking_body(body: &[u8]) {
     match parsed {
         Err(e) => assert_clear_refusal(&e),
         Ok(b) => {
-            assert!(b.end_at > b.start_at, "end is not after start");
-            assert!(!b.resource_id.trim().is_empty());
-            assert!(!b.what.is_empty() && b.what.chars().count() <= 500);
+            // Only a seat may leave its place out: it takes its class's.
+            let seat = matches!(b.graph, Graph::GroupCustomer | Graph::GroupCustomerPayment);
+            if !seat {
+                assert!(b.resource_id.is_some() && b.start_at.is_some() && b.end_at.is_some());
+                assert!(b.what.is_some());
+            }
+            if let (Some(start), Some(end)) = (b.start_at, b.end_at) {
+                assert!(end > start, "end is not after start");
+            }
+            assert!(b.resource_id.as_ref().is_none_or(|r| !r.trim().is_empty()));
+            assert!(b
+                .what
+                .as_ref()
+                .is_none_or(|w| !w.is_empty() && w.chars().count() <= 500));
             // Times the API accepted are times it can write back, and read again unchanged
             // to the second (the API writes seconds).
-            for t in [b.start_at, b.end_at] {
+            for t in [b.start_at, b.end_at].into_iter().flatten() {
                 let written = rfc3339(t);
                 assert!(!written.is_empty(), "accepted time {t} cannot be written");
                 assert_eq!(parse_time(&written), Some(t - t.rem_euclid(1000)));

@@ -58,14 +58,16 @@ pub struct NewCustomer {
 
 /// A booking to create, already checked for shape (see `check`).
 pub struct NewBooking {
-    pub resource_id: String,
+    /// `None` (and so for the times, what, where and description) only for a seat, which
+    /// takes its class's.
+    pub resource_id: Option<String>,
     pub graph: Graph,
     pub action: Action,
-    pub start_at: i64,
-    pub end_at: i64,
-    pub what: String,
-    pub where_: String,
-    pub description: String,
+    pub start_at: Option<i64>,
+    pub end_at: Option<i64>,
+    pub what: Option<String>,
+    pub where_: Option<String>,
+    pub description: Option<String>,
     pub customer: Option<NewCustomer>,
     pub meta: Map<String, Value>,
     pub max_seats: Option<i64>,
@@ -143,39 +145,6 @@ pub(crate) async fn prepare_booking(
 ) -> Result<(Batch, BookingOut), EngineError> {
     let now = now_ms();
     let state = nb.graph.create(nb.action)?;
-    let key = (
-        app.id,
-        nb.resource_id.clone(),
-        nb.graph.as_str(),
-        state.as_str(),
-    );
-    let found = match cache.for_booking.get(&key) {
-        Some(found) => found.clone(),
-        None => {
-            let found = sb::resource_for_booking(
-                &mut *tx,
-                app.id,
-                &nb.resource_id,
-                nb.graph.as_str(),
-                state.as_str(),
-            )
-            .await?;
-            cache.for_booking.insert(key, found.clone());
-            found
-        }
-    };
-    let sb::ForBooking {
-        resource,
-        calendar,
-        payment_window_secs: window_secs,
-        hooks,
-    } = found.ok_or_else(|| {
-        EngineError::invalid(
-            "resource_id",
-            "No resource with this id exists in this app.",
-        )
-    })?;
-
     let owner = match (nb.graph, &nb.owner_booking_id) {
         (Graph::GroupCustomer | Graph::GroupCustomerPayment, None) => {
             return Err(EngineError::invalid(
@@ -208,6 +177,43 @@ pub(crate) async fn prepare_booking(
         }
         _ => None,
     };
+    let place = match &owner {
+        Some(owner) => seat_place(&mut *tx, owner, nb).await?,
+        None => Place::of(nb)?,
+    };
+    let key = (
+        app.id,
+        place.resource_id.clone(),
+        nb.graph.as_str(),
+        state.as_str(),
+    );
+    let found = match cache.for_booking.get(&key) {
+        Some(found) => found.clone(),
+        None => {
+            let found = sb::resource_for_booking(
+                &mut *tx,
+                app.id,
+                &place.resource_id,
+                nb.graph.as_str(),
+                state.as_str(),
+            )
+            .await?;
+            cache.for_booking.insert(key, found.clone());
+            found
+        }
+    };
+    let sb::ForBooking {
+        resource,
+        calendar,
+        payment_window_secs: window_secs,
+        hooks,
+    } = found.ok_or_else(|| {
+        EngineError::invalid(
+            "resource_id",
+            "No resource with this id exists in this app.",
+        )
+    })?;
+
     if nb.graph == Graph::GroupCustomer {
         if let Some(owner) = &owner {
             ensure_free_seat(&mut *tx, owner).await?;
@@ -218,7 +224,7 @@ pub(crate) async fn prepare_booking(
         nb.graph,
         state,
         nb.auto_complete,
-        nb.end_at,
+        place.end_at,
         now,
         window_secs * 1000,
     );
@@ -229,8 +235,8 @@ pub(crate) async fn prepare_booking(
         graph: nb.graph,
         state,
         completed: nb.graph.is_final(state),
-        start_at: nb.start_at,
-        end_at: nb.end_at,
+        start_at: place.start_at,
+        end_at: place.end_at,
         meta: Value::Object(nb.meta.clone()).to_string(),
         max_seats: nb.max_seats,
         owner_booking_id: owner.map(|o| o.id),
@@ -264,11 +270,11 @@ pub(crate) async fn prepare_booking(
         &mut batch,
         &b.id,
         &resource.calendar_id,
-        &nb.what,
-        &nb.where_,
-        &nb.description,
-        nb.start_at,
-        nb.end_at,
+        &place.what,
+        &place.where_,
+        &place.description,
+        place.start_at,
+        place.end_at,
         now,
     );
     sb::push_log(
@@ -377,6 +383,78 @@ async fn enqueue(
         );
     }
     Ok(hooks.len())
+}
+
+/// Where and when a new booking is, and what it says.
+struct Place {
+    resource_id: String,
+    start_at: i64,
+    end_at: i64,
+    what: String,
+    where_: String,
+    description: String,
+}
+
+impl Place {
+    /// A booking that is not a seat names its own (`check` made sure of it).
+    fn of(nb: &NewBooking) -> Result<Place, EngineError> {
+        let missing = |field: &str| EngineError::invalid(field, format!("{field} is required."));
+        Ok(Place {
+            resource_id: nb
+                .resource_id
+                .clone()
+                .ok_or_else(|| missing("resource_id"))?,
+            start_at: nb.start_at.ok_or_else(|| missing("start"))?,
+            end_at: nb.end_at.ok_or_else(|| missing("end"))?,
+            what: nb.what.clone().ok_or_else(|| missing("what"))?,
+            where_: nb.where_.clone().unwrap_or_default(),
+            description: nb.description.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// A seat is a place in its class: it takes the class's resource (so its calendar), times,
+/// what and where. A seat that names any of them must name the class's own; its description
+/// may be its own.
+async fn seat_place(
+    conn: &mut Conn,
+    owner: &BookingRow,
+    nb: &NewBooking,
+) -> Result<Place, EngineError> {
+    let (what, where_, description) = sb::event_texts(conn, &owner.id).await?.unwrap_or_default();
+    let differs = |field: &str, of: &str| {
+        EngineError::invalid(
+            field,
+            format!("A seat takes its class's {of}: leave {field} out, or give the class's own."),
+        )
+    };
+    if nb
+        .resource_id
+        .as_ref()
+        .is_some_and(|r| *r != owner.resource_id)
+    {
+        return Err(differs("resource_id", "resource"));
+    }
+    if nb.start_at.is_some_and(|t| t != owner.start_at) {
+        return Err(differs("start", "start time"));
+    }
+    if nb.end_at.is_some_and(|t| t != owner.end_at) {
+        return Err(differs("end", "end time"));
+    }
+    if nb.what.as_ref().is_some_and(|w| *w != what) {
+        return Err(differs("what", "title (what)"));
+    }
+    if nb.where_.as_ref().is_some_and(|w| *w != where_) {
+        return Err(differs("where", "place (where)"));
+    }
+    Ok(Place {
+        resource_id: owner.resource_id.clone(),
+        start_at: owner.start_at,
+        end_at: owner.end_at,
+        what,
+        where_,
+        description: nb.description.clone().unwrap_or(description),
+    })
 }
 
 async fn ensure_free_seat(conn: &mut Conn, owner: &BookingRow) -> Result<(), EngineError> {

@@ -85,22 +85,52 @@ fn time(v: &Option<String>, field: &str) -> Result<i64, EngineError> {
 
 /// Turns a create request into a `NewBooking`, or names the first wrong field.
 pub fn check_booking(b: BookingIn) -> Result<NewBooking, EngineError> {
-    let resource_id = required(&b.resource_id, "resource_id")?.to_string();
+    // A seat is a place in its class: it takes the class's resource, times, what and where, so
+    // it may leave them out (given, they must be the class's: see `bookings::seat_place`).
+    let seat = matches!(
+        b.graph.as_deref().map(str::trim),
+        Some("group_customer" | "group_customer_payment")
+    );
+    let left_out = |v: &Option<String>| seat && v.as_deref().is_none_or(|s| s.trim().is_empty());
+    let resource_id = match left_out(&b.resource_id) {
+        true => None,
+        false => Some(required(&b.resource_id, "resource_id")?.to_string()),
+    };
     let graph = Graph::parse(required(&b.graph, "graph")?)
         .map_err(|e| EngineError::invalid("graph", e.to_string()))?;
     let action = match b.action.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(a) => Action::parse(a).map_err(|e| EngineError::invalid("action", e.to_string()))?,
         None => graph.initial_action(),
     };
-    let start_at = time(&b.start, "start")?;
-    let end_at = time(&b.end, "end")?;
-    if end_at <= start_at {
-        return Err(EngineError::invalid("end", "end must be after start."));
+    let start_at = match left_out(&b.start) {
+        true => None,
+        false => Some(time(&b.start, "start")?),
+    };
+    let end_at = match left_out(&b.end) {
+        true => None,
+        false => Some(time(&b.end, "end")?),
+    };
+    if let (Some(start), Some(end)) = (start_at, end_at) {
+        if end <= start {
+            return Err(EngineError::invalid("end", "end must be after start."));
+        }
     }
-    let what = required(&b.what, "what")?;
-    let what = bounded(Some(what), "what", MAX_SHORT)?;
-    let where_ = bounded(b.where_.as_deref(), "where", MAX_SHORT)?;
-    let description = bounded(b.description.as_deref(), "description", MAX_TEXT)?;
+    let what = match left_out(&b.what) {
+        true => None,
+        false => Some(bounded(
+            Some(required(&b.what, "what")?),
+            "what",
+            MAX_SHORT,
+        )?),
+    };
+    let where_ = match seat && b.where_.is_none() {
+        true => None,
+        false => Some(bounded(b.where_.as_deref(), "where", MAX_SHORT)?),
+    };
+    let description = match seat && b.description.is_none() {
+        true => None,
+        false => Some(bounded(b.description.as_deref(), "description", MAX_TEXT)?),
+    };
     let customer = match b.customer {
         Some(c) => {
             let name = bounded(

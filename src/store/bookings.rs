@@ -700,6 +700,18 @@ pub async fn list_bookings(
     ))
 }
 
+/// A booking's event texts: what, where and description (a seat takes its class's).
+pub async fn event_texts(
+    conn: &mut Conn,
+    booking_id: &str,
+) -> sqlx::Result<Option<(String, String, String)>> {
+    let r = sqlx::query("SELECT what, \"where\", description FROM events WHERE booking_id = $1")
+        .bind(booking_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(r.map(|r| (r.get("what"), r.get("where"), r.get("description"))))
+}
+
 /// The app's payment window: how long an unpaid booking waits for its payment.
 pub async fn payment_window_secs(conn: &mut Conn, app_id: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT payment_window_seconds FROM apps WHERE id = $1")

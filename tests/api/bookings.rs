@@ -628,3 +628,103 @@ async fn paying_seats_while_their_group_is_cancelled_never_deadlocks() {
         }
     }
 }
+
+/// A seat is a place in its class: given only its graph, its class and its customer, it takes
+/// the class's resource, calendar, times, what and where, for both seat graphs.
+#[tokio::test]
+async fn a_seat_takes_its_classs_resource_times_and_place() {
+    let (_app, api, res) = ready().await;
+    let owner = api.booking(&res, "group_owner", json!({})).await;
+    let oid = owner["id"].as_str().unwrap();
+    let (_, class) = api
+        .get(&format!("/bookings/{oid}?include=event,calendar"))
+        .await;
+    let class = &class["data"];
+    for graph in ["group_customer", "group_customer_payment"] {
+        let (s, seat) = api
+            .post(
+                "/bookings",
+                json!({
+                    "graph": graph,
+                    "related": {"owner_booking_id": oid},
+                    "customer": {"name": "Ada", "email": "ada@example.com"},
+                }),
+            )
+            .await;
+        assert_eq!(s, 201, "{graph}: {seat}");
+        let id = seat["data"]["id"].as_str().unwrap();
+        let (_, seat) = api
+            .get(&format!("/bookings/{id}?include=event,calendar"))
+            .await;
+        let seat = &seat["data"];
+        for key in ["resource_id", "start", "end"] {
+            assert_eq!(seat[key], class[key], "{graph}: {key}");
+        }
+        for key in ["what", "where", "description", "start", "end"] {
+            assert_eq!(
+                seat["event"][key], class["event"][key],
+                "{graph}: event.{key}"
+            );
+        }
+        assert_eq!(seat["calendar"]["id"], class["calendar"]["id"], "{graph}");
+    }
+}
+
+/// A seat that names another resource, other times or another what or where than its class's
+/// is refused with a 422 naming the field, and writes nothing; the class's own values are
+/// accepted, and seats taken that way still count against the class's limit.
+#[tokio::test]
+async fn a_seat_that_names_another_place_is_refused_and_the_classs_own_is_accepted() {
+    let (app, api, res) = ready().await;
+    let elsewhere = api.resource().await;
+    let owner = api
+        .booking(&res, "group_owner", json!({"settings": {"max_seats": 1}}))
+        .await;
+    let oid = owner["id"].as_str().unwrap();
+    let related = json!({"owner_booking_id": oid});
+    let before = app.count("bookings").await;
+    // (field, a value other than the class's)
+    let other: [(&str, Value); 5] = [
+        ("resource_id", json!(elsewhere)),
+        ("start", json!("2030-01-10T09:30:00Z")),
+        ("end", json!("2030-01-10T12:00:00Z")),
+        ("what", json!("Swimming")),
+        ("where", json!("Pool")),
+    ];
+    for graph in ["group_customer", "group_customer_payment"] {
+        for (field, value) in &other {
+            let mut body = booking_body(&res, graph, json!({"related": related}));
+            body[*field] = value.clone();
+            let (s, e) = api.post("/bookings", body).await;
+            assert_eq!(s, 422, "{graph} {field}: {e}");
+            assert_eq!(e["error"]["field"], *field, "{graph}: {e}");
+            assert!(
+                e["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("A seat takes its class's"),
+                "{graph} {field}: {e}"
+            );
+        }
+    }
+    assert_eq!(app.count("bookings").await, before, "nothing written");
+    // The class's own resource, times, what and where: accepted, and the one seat is taken.
+    let (s, seat) = api
+        .post(
+            "/bookings",
+            booking_body(&res, "group_customer", json!({"related": related})),
+        )
+        .await;
+    assert_eq!(s, 201, "{seat}");
+    let (s, full) = api
+        .post(
+            "/bookings",
+            json!({
+                "graph": "group_customer",
+                "related": related,
+                "customer": {"name": "Ada", "email": "ada@example.com"},
+            }),
+        )
+        .await;
+    assert_eq!(s, 409, "{full}");
+}
