@@ -3,7 +3,8 @@
 use super::{ApiError, AppKey, JsonBody};
 use crate::domain::booking::{Includes, Search};
 use crate::domain::graph::{Action, Graph, State};
-use crate::engine::check::{bounded, required, MAX_SHORT};
+use crate::domain::payload::{render, PayloadFormat};
+use crate::engine::check::{bounded, required, time_zone, MAX_SHORT};
 pub use crate::engine::check::{
     check_booking, AutoCompleteIn, BookingIn, CustomerIn, RelatedIn, SettingsIn,
 };
@@ -11,7 +12,7 @@ use crate::engine::{self, Actor};
 use crate::state::AppState;
 use crate::store::bookings as sb;
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -47,12 +48,7 @@ pub async fn create_resource(
 ) -> Result<Response, ApiError> {
     let name = bounded(Some(required(&body.name, "name")?), "name", MAX_SHORT)?;
     let email = bounded(body.email.as_deref(), "email", 254)?;
-    let timezone = bounded(body.timezone.as_deref(), "timezone", 100)?;
-    let timezone = if timezone.is_empty() {
-        "UTC".to_string()
-    } else {
-        timezone
-    };
+    let timezone = time_zone(body.timezone.as_deref(), "timezone")?;
     let mut tx = sb::begin_write(&st.db).await?;
     let out = sb::insert_resource(
         &mut tx,
@@ -157,8 +153,10 @@ pub async fn get_booking(
     key: AppKey,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let includes = includes_param(&q)?;
+    let format = format_param(&q, &headers)?;
     let mut conn = st.db.acquire().await?;
     let b = sb::booking(&mut conn, key.app.id, &id)
         .await?
@@ -169,7 +167,43 @@ pub async fn get_booking(
                 "The booking was not found.",
             )
         })?;
-    Ok(data(engine::booking_out(&mut conn, &b, includes).await?))
+    let out = engine::booking_out(&mut conn, &b, includes).await?;
+    if format == PayloadFormat::Bookhook {
+        return Ok(data(out).into_response());
+    }
+    let zone = sb::resource_timezone(&mut conn, &b.resource_id).await?;
+    let body = render(format, &out, &zone).map_err(super::internal)?;
+    // Written as it is, so that Timekit's keys keep Timekit's order.
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{{\"data\":{body}}}"),
+    )
+        .into_response())
+}
+
+/// The header that asks for a format, for clients that cannot add a query parameter.
+pub const FORMAT_HEADER: &str = "bookhook-payload-format";
+
+/// `?payload_format=timekit` or the `Bookhook-Payload-Format: timekit` header (the parameter wins
+/// when both are sent); bookhook's own format otherwise.
+fn format_param(
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<PayloadFormat, ApiError> {
+    let (value, field) = match (q.get("payload_format"), headers.get(FORMAT_HEADER)) {
+        (Some(v), _) => (v.as_str(), "payload_format"),
+        (None, Some(h)) => (
+            h.to_str().map_err(|_| {
+                ApiError::invalid(
+                    FORMAT_HEADER,
+                    "Bookhook-Payload-Format must be \"bookhook\" or \"timekit\".",
+                )
+            })?,
+            FORMAT_HEADER,
+        ),
+        (None, None) => return Ok(PayloadFormat::Bookhook),
+    };
+    PayloadFormat::parse(value.trim()).map_err(|e| ApiError::invalid(field, e.to_string()))
 }
 
 /// `PUT /v2/bookings/:id/:action` with the body keyed by the action (`{"decline": {"message": …}}`).

@@ -144,7 +144,7 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "API request failed");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,6 +1,7 @@
 //! `/v2/webhooks`: webhooks managed as code, with the app key and the Bookings API's errors.
 
 use super::{ApiError, AppKey, JsonBody};
+use crate::domain::payload::PayloadFormat;
 use crate::domain::subscription::EventRef;
 use crate::engine::webhooks::{self as ew, WebhookInput};
 use crate::state::AppState;
@@ -13,8 +14,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// `{"name", "url", "enabled", "description", "events": [{"graph", "state"}]}`, or Timekit's
-/// own `{"url", "graph", "state", "method": "post"}`.
+/// `{"name", "url", "enabled", "description", "events": [{"graph", "state"}], "payload_format"}`,
+/// or Timekit's own `{"url", "graph", "state", "method": "post"}`.
 #[derive(Deserialize, Default)]
 pub struct WebhookIn {
     pub name: Option<String>,
@@ -28,6 +29,7 @@ pub struct WebhookIn {
     #[serde(default, deserialize_with = "present")]
     pub rate_limit_per_second: Option<Option<i64>>,
     pub ordered: Option<bool>,
+    pub payload_format: Option<String>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -36,7 +38,19 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 }
 
 impl WebhookIn {
+    /// Timekit's own form (`graph` and `state`, no `events`): what a Timekit integration sends,
+    /// so a webhook created with it is sent Timekit's payload unless it asks otherwise.
+    fn is_timekit_form(&self) -> bool {
+        self.events.is_none() && self.graph.is_some()
+    }
+
     pub(crate) fn into_input(self) -> Result<WebhookInput, ApiError> {
+        let payload_format = self
+            .payload_format
+            .as_deref()
+            .map(PayloadFormat::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("payload_format", e.to_string()))?;
         if let Some(m) = &self.method {
             if !m.eq_ignore_ascii_case("post") {
                 return Err(ApiError::invalid(
@@ -70,6 +84,7 @@ impl WebhookIn {
             events,
             rate_limit_per_second: self.rate_limit_per_second,
             ordered: self.ordered,
+            payload_format,
         })
     }
 }
@@ -96,7 +111,11 @@ pub async fn create_webhook(
     key: AppKey,
     JsonBody(body): JsonBody<WebhookIn>,
 ) -> Result<Response, ApiError> {
-    let input = body.into_input()?;
+    let timekit_form = body.is_timekit_form();
+    let mut input = body.into_input()?;
+    if timekit_form && input.payload_format.is_none() {
+        input.payload_format = Some(PayloadFormat::Timekit);
+    }
     if input.url.is_none() {
         return Err(ApiError::invalid(
             "url",

@@ -5,5 +5,6 @@ pub mod booking;
 pub mod delivery;
 pub mod graph;
 pub mod log;
+pub mod payload;
 pub mod subscription;
 pub mod webhook;

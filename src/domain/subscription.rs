@@ -1,6 +1,7 @@
 //! A webhook as the API and the panel show it, and the rules for its graph/state subscriptions.
 
 use crate::domain::graph::{Graph, State};
+use crate::domain::payload::PayloadFormat;
 use serde::{Deserialize, Serialize};
 
 /// One graph/state pair a webhook subscribes to.
@@ -35,6 +36,8 @@ pub struct WebhookOut {
     /// Deliver one message at a time, in order: the next only after the previous is
     /// delivered or has failed for good.
     pub ordered: bool,
+    /// The shape of the booking in its deliveries.
+    pub payload_format: PayloadFormat,
     pub last_delivery: Option<LastDelivery>,
     pub created_at: String,
     pub updated_at: String,

@@ -8,11 +8,13 @@ use crate::domain::booking::{
     next_due, rfc3339, ActorKind, BookingOut, BookingSettings, Includes, LogOut,
 };
 use crate::domain::graph::{Action, Graph, State, TransitionError};
+use crate::domain::payload::{render, PayloadFormat};
 use crate::store::bookings::{self as sb, BookingRow};
 use crate::store::webhooks as sw;
 use crate::store::Conn;
 use crate::store::{now_ms, AppRow, Batch, Db};
 use serde_json::{Map, Value};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Who applied an action, as the booking log records it.
@@ -305,7 +307,7 @@ pub(crate) async fn prepare_booking(
         &mut batch,
         &b,
         nb.action,
-        Some((&payload, hooks)),
+        Some((&payload, &resource.timezone, hooks)),
         Some(handoff),
     )
     .await?;
@@ -326,8 +328,8 @@ pub(crate) async fn prepare_booking(
 /// The outbox: one delivery per enabled webhook of the app subscribed to the state the booking
 /// has just entered, with the booking as `GET /v2/bookings/:id?include=customers,event,calendar`
 /// shows it now. Runs inside the transition's transaction, so both commit or neither does.
-/// `known`: the booking with customers, event and calendar, and the webhooks subscribed to
-/// its state, when the caller has them at hand.
+/// `known`: the booking with customers, event and calendar, its resource's time zone, and the
+/// webhooks subscribed to its state, when the caller has them at hand.
 /// `handoff`: where messages to webhooks that are neither ordered nor rate-limited are claimed
 /// for this process's worker as they are written, when it has room for them.
 async fn enqueue(
@@ -335,11 +337,11 @@ async fn enqueue(
     batch: &mut Batch,
     b: &BookingRow,
     action: Action,
-    known: Option<(&BookingOut, Vec<sb::Subscriber>)>,
+    known: Option<(&BookingOut, &str, Vec<sb::Subscriber>)>,
     mut handoff: Option<&mut Handoff>,
 ) -> Result<usize, EngineError> {
-    let read;
-    let (booking, hooks) = match known {
+    let (read, read_zone);
+    let (booking, zone, hooks) = match known {
         Some(k) => k,
         None => {
             let hooks = sw::matching(conn, b.app_id, b.graph.as_str(), b.state.as_str()).await?;
@@ -347,22 +349,38 @@ async fn enqueue(
                 return Ok(0);
             }
             read = sb::booking_out(conn, b, Includes::PAYLOAD, vec![]).await?;
+            read_zone = if hooks.iter().any(|(_, f)| *f == PayloadFormat::Timekit) {
+                sb::resource_timezone(conn, &b.resource_id).await?
+            } else {
+                String::new()
+            };
             let hooks = hooks
                 .into_iter()
-                .map(|id| sb::Subscriber { id, unpaced: false })
+                .map(|(id, format)| sb::Subscriber {
+                    id,
+                    unpaced: false,
+                    format,
+                })
                 .collect();
-            (&read, hooks)
+            (&read, read_zone.as_str(), hooks)
         }
     };
     if hooks.is_empty() {
         return Ok(0);
     }
-    let payload = serde_json::to_string(booking)
-        .map_err(|e| EngineError::Conflict(format!("the payload could not be written: {e}")))?;
+    // Each format the subscribers ask for is written once.
+    let mut payloads: HashMap<PayloadFormat, String> = HashMap::new();
     for hook in &hooks {
+        let payload = match payloads.entry(hook.format) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(render(hook.format, booking, zone).map_err(|e| {
+                EngineError::Conflict(format!("the payload could not be written: {e}"))
+            })?),
+        };
+        let payload = payload.as_str();
         let msg_id = crate::auth::generate_msg_id();
         let claimed_until = match (&mut handoff, hook.unpaced) {
-            (Some(h), true) => h.take(&msg_id, b.app_id, &hook.id, &payload),
+            (Some(h), true) => h.take(&msg_id, b.app_id, &hook.id, payload),
             _ => None,
         };
         sw::push_delivery(
@@ -375,7 +393,7 @@ async fn enqueue(
                 graph: b.graph.as_str(),
                 state: b.state.as_str(),
                 action: action.as_str(),
-                payload: &payload,
+                payload,
                 is_test: false,
                 now: b.updated_at,
                 claimed_until,

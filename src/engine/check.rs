@@ -73,6 +73,23 @@ pub fn bounded(v: Option<&str>, field: &str, max: usize) -> Result<String, Engin
     Ok(s.to_string())
 }
 
+/// A resource's time zone: an IANA name such as `Europe/Copenhagen`; empty means UTC.
+pub fn time_zone(v: Option<&str>, field: &str) -> Result<String, EngineError> {
+    let s = bounded(v, field, 100)?;
+    if s.is_empty() {
+        return Ok("UTC".into());
+    }
+    match s.parse::<chrono_tz::Tz>() {
+        Ok(tz) => Ok(tz.name().to_string()),
+        Err(_) => Err(EngineError::invalid(
+            field,
+            format!(
+                "{field} must be an IANA time zone such as Europe/Copenhagen or America/New_York."
+            ),
+        )),
+    }
+}
+
 fn time(v: &Option<String>, field: &str) -> Result<i64, EngineError> {
     let s = required(v, field)?;
     parse_time(s).ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! the panel, and secret rotation.
 
 use super::error::EngineError;
+use crate::domain::payload::{render, PayloadFormat};
 use crate::domain::subscription::{parse_events, EventRef, SecretOut};
 use crate::domain::webhook::{Host, TargetPolicy, WebhookUrl};
 use crate::store::webhooks::{self as sw, WebhookRow};
@@ -21,6 +22,7 @@ pub struct WebhookInput {
     /// `Some(None)` removes the limit.
     pub rate_limit_per_second: Option<Option<i64>>,
     pub ordered: Option<bool>,
+    pub payload_format: Option<PayloadFormat>,
 }
 
 async fn check_fields(
@@ -93,6 +95,9 @@ async fn check_fields(
     if let Some(ordered) = input.ordered {
         h.ordered = ordered;
     }
+    if let Some(format) = input.payload_format {
+        h.payload_format = format;
+    }
     if let Some(enabled) = input.enabled {
         if enabled != h.enabled {
             h.enabled = enabled;
@@ -125,6 +130,7 @@ pub(super) async fn create(
         events: vec![],
         rate_limit_per_second: None,
         ordered: false,
+        payload_format: PayloadFormat::default(),
     };
     check_fields(policy, &mut h, input).await?;
     let mut tx = crate::store::bookings::begin_write(db).await?;
@@ -224,7 +230,7 @@ pub(super) async fn send_test(
         ));
     }
     let mut tx = crate::store::bookings::begin_write(db).await?;
-    sw::get(&mut tx, db.secrets(), app_id, id)
+    let hook = sw::get(&mut tx, db.secrets(), app_id, id)
         .await?
         .ok_or(EngineError::NotFound("The webhook"))?;
     let now = now_ms();
@@ -283,7 +289,8 @@ pub(super) async fn send_test(
         available_actions: None,
         logs: None,
     };
-    let payload = serde_json::to_string(&example)
+    // The example's resource is in Copenhagen, so a Timekit example shows its offsets.
+    let payload = render(hook.payload_format, &example, "Europe/Copenhagen")
         .map_err(|e| EngineError::Conflict(format!("the example could not be written: {e}")))?;
     let msg_id = crate::auth::generate_msg_id();
     sw::insert_delivery(

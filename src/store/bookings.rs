@@ -7,6 +7,7 @@ use crate::domain::booking::{
     LogOut, Related, ResourceOut,
 };
 use crate::domain::graph::{Action, Graph, State};
+use crate::domain::payload::PayloadFormat;
 use crate::store::{Batch, Conn, DbRow};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -110,6 +111,15 @@ pub async fn resource(conn: &mut Conn, app_id: i64, id: &str) -> sqlx::Result<Op
     Ok(row.as_ref().map(resource_out))
 }
 
+/// The resource's IANA time zone, in which the Timekit format writes a booking's times.
+pub async fn resource_timezone(conn: &mut Conn, resource_id: &str) -> sqlx::Result<String> {
+    let zone: Option<String> = sqlx::query_scalar("SELECT timezone FROM resources WHERE id = $1")
+        .bind(resource_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(zone.unwrap_or_else(|| "UTC".into()))
+}
+
 /// A calendar's columns (as `c`) under names that do not clash with a resource's.
 const CALENDAR_COLS: &str = "c.id AS calendar_id, c.name AS c_name, c.description AS c_description, \
      c.foregroundcolor, c.backgroundcolor, c.created_at AS c_created_at, c.updated_at AS c_updated_at";
@@ -139,7 +149,7 @@ pub async fn resource_for_booking(
     graph: &str,
     state: &str,
 ) -> sqlx::Result<Option<ForBooking>> {
-    let hook = "w.id || CASE WHEN w.ordered = 0 AND w.rate_limit_per_second IS NULL \
+    let hook = "w.payload_format || ':' || w.id || CASE WHEN w.ordered = 0 AND w.rate_limit_per_second IS NULL \
                 THEN '' ELSE '!' END";
     let concat = match crate::store::Backend::of_conn(conn) {
         crate::store::Backend::Sqlite => format!("group_concat({hook}, ',')"),
@@ -160,26 +170,31 @@ pub async fn resource_for_booking(
     .bind(state)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|r| {
-        // Each id is followed by `!` when the webhook is ordered or rate-limited.
-        let mut hooks: Vec<Subscriber> = r
-            .get::<Option<String>, _>("hooks")
-            .unwrap_or_default()
-            .split(',')
-            .filter(|h| !h.is_empty())
-            .map(|h| Subscriber {
-                id: h.trim_end_matches('!').to_string(),
-                unpaced: !h.ends_with('!'),
+    let Some(r) = row else { return Ok(None) };
+    // Each webhook is `format:id`, followed by `!` when it is ordered or rate-limited.
+    let mut hooks = r
+        .get::<Option<String>, _>("hooks")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            let (format, id) = h.split_once(':').unwrap_or(("", h));
+            Ok(Subscriber {
+                id: id.trim_end_matches('!').to_string(),
+                unpaced: !id.ends_with('!'),
+                format: PayloadFormat::parse(format).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: "payload_format".into(),
+                    source: Box::new(e),
+                })?,
             })
-            .collect();
-        hooks.sort_by(|a, b| a.id.cmp(&b.id));
-        let calendar = calendar_out(&r);
-        ForBooking {
-            resource: resource_out(&r),
-            calendar,
-            payment_window_secs: r.get("payment_window_seconds"),
-            hooks,
-        }
+        })
+        .collect::<sqlx::Result<Vec<Subscriber>>>()?;
+    hooks.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Some(ForBooking {
+        resource: resource_out(&r),
+        calendar: calendar_out(&r),
+        payment_window_secs: r.get("payment_window_seconds"),
+        hooks,
     }))
 }
 
@@ -199,6 +214,7 @@ pub struct Subscriber {
     pub id: String,
     /// Neither ordered nor rate-limited: its new messages may go straight to the worker.
     pub unpaced: bool,
+    pub format: PayloadFormat,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,6 +407,21 @@ pub async fn seats_taken(conn: &mut Conn, owner_id: &str) -> sqlx::Result<i64> {
     .bind(owner_id)
     .fetch_one(&mut *conn)
     .await
+}
+
+/// Whether this seat is on another resource or at other times than its class. Seats take their
+/// class's place since #16; older seats that did not are left as they were (no migration can
+/// know which of the two places the customer meant) and the panel shows them as such.
+pub async fn seat_out_of_place(conn: &mut Conn, seat_id: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookings s JOIN bookings o ON o.id = s.owner_booking_id \
+         WHERE s.id = $1 AND (s.resource_id <> o.resource_id OR s.start_at <> o.start_at \
+                              OR s.end_at <> o.end_at)",
+    )
+    .bind(seat_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
 }
 
 /// Seat bookings of this owner that are still open (for cancelling them with it).

@@ -4,6 +4,7 @@ use super::secrets::Secrets;
 use super::write::write_slot;
 use super::Db;
 use crate::domain::booking::rfc3339;
+use crate::domain::payload::PayloadFormat;
 use crate::domain::subscription::{EventRef, LastDelivery, WebhookOut};
 use crate::store::{Conn, DbRow};
 use sqlx::Row;
@@ -26,13 +27,14 @@ pub struct WebhookRow {
     pub events: Vec<EventRef>,
     pub rate_limit_per_second: Option<i64>,
     pub ordered: bool,
+    pub payload_format: PayloadFormat,
 }
 
 const COLS: &str = "id, app_id, name, description, url, enabled, disabled_reason, secret, \
-     previous_secret, previous_secret_expires_at, created_at, updated_at, rate_limit_per_second, ordered";
+     previous_secret, previous_secret_expires_at, created_at, updated_at, rate_limit_per_second, ordered, payload_format";
 
-fn row(r: &DbRow, secrets: &Secrets) -> WebhookRow {
-    WebhookRow {
+fn row(r: &DbRow, secrets: &Secrets) -> sqlx::Result<WebhookRow> {
+    Ok(WebhookRow {
         id: r.get("id"),
         app_id: r.get("app_id"),
         name: r.get("name"),
@@ -50,7 +52,16 @@ fn row(r: &DbRow, secrets: &Secrets) -> WebhookRow {
         events: vec![],
         rate_limit_per_second: r.get("rate_limit_per_second"),
         ordered: r.get::<i64, _>("ordered") != 0,
-    }
+        payload_format: format(r)?,
+    })
+}
+
+/// The payload format as stored; the table's CHECK admits no other name.
+fn format(r: &DbRow) -> sqlx::Result<PayloadFormat> {
+    PayloadFormat::parse(r.try_get("payload_format")?).map_err(|e| sqlx::Error::ColumnDecode {
+        index: "payload_format".into(),
+        source: Box::new(e),
+    })
 }
 
 impl WebhookRow {
@@ -66,6 +77,7 @@ impl WebhookRow {
             events: self.events.clone(),
             rate_limit_per_second: self.rate_limit_per_second,
             ordered: self.ordered,
+            payload_format: self.payload_format,
             last_delivery: last,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
@@ -100,7 +112,10 @@ pub async fn list(db: &Db, app_id: i64) -> sqlx::Result<Vec<(WebhookRow, Option<
     .bind(app_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut hooks: Vec<WebhookRow> = rows.iter().map(|r| row(r, db.secrets())).collect();
+    let mut hooks = rows
+        .iter()
+        .map(|r| row(r, db.secrets()))
+        .collect::<sqlx::Result<Vec<_>>>()?;
     load_events(&mut conn, &mut hooks).await?;
     let mut out = Vec::with_capacity(hooks.len());
     for h in hooks {
@@ -145,7 +160,7 @@ pub async fn get(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = r else { return Ok(None) };
-    let mut hooks = [row(&r, secrets)];
+    let mut hooks = [row(&r, secrets)?];
     load_events(conn, &mut hooks).await?;
     let [h] = hooks;
     Ok(Some(h))
@@ -160,7 +175,7 @@ pub async fn save(
 ) -> sqlx::Result<()> {
     if insert {
         sqlx::query(&format!(
-            "INSERT INTO webhooks ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO webhooks ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&h.id)
         .bind(h.app_id)
@@ -176,6 +191,7 @@ pub async fn save(
         .bind(h.updated_at)
         .bind(h.rate_limit_per_second)
         .bind(h.ordered as i64)
+        .bind(h.payload_format.as_str())
         .execute(&mut *conn)
         .await?;
     } else {
@@ -183,9 +199,9 @@ pub async fn save(
             "UPDATE webhooks SET name = $1, description = $2, url = $3, enabled = $4, disabled_reason = $5, \
              disabled_at = CASE WHEN $6 = 1 THEN NULL ELSE COALESCE(disabled_at, $7) END, \
              secret = $8, previous_secret = $9, previous_secret_expires_at = $10, updated_at = $11, \
-             rate_limit_per_second = $12, ordered = $13, \
-             failing_since = CASE WHEN $14 = 1 THEN failing_since ELSE NULL END \
-             WHERE id = $15 AND app_id = $16",
+             rate_limit_per_second = $12, ordered = $13, payload_format = $14, \
+             failing_since = CASE WHEN $15 = 1 THEN failing_since ELSE NULL END \
+             WHERE id = $16 AND app_id = $17",
         )
         .bind(&h.name)
         .bind(&h.description)
@@ -200,6 +216,7 @@ pub async fn save(
         .bind(h.updated_at)
         .bind(h.rate_limit_per_second)
         .bind(h.ordered as i64)
+        .bind(h.payload_format.as_str())
         .bind(h.enabled as i64)
         .bind(&h.id)
         .bind(h.app_id)
@@ -231,22 +248,23 @@ pub async fn delete(db: &Db, app_id: i64, id: &str) -> sqlx::Result<bool> {
     Ok(res.rows_affected() == 1)
 }
 
-/// Enabled webhooks of this app subscribed to `graph`/`state`.
+/// Enabled webhooks of this app subscribed to `graph`/`state`, with their payload formats.
 pub async fn matching(
     conn: &mut Conn,
     app_id: i64,
     graph: &str,
     state: &str,
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT w.id FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id \
+) -> sqlx::Result<Vec<(String, PayloadFormat)>> {
+    let rows = sqlx::query(
+        "SELECT w.id, w.payload_format FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id \
          WHERE e.graph = $1 AND e.state = $2 AND w.app_id = $3 AND w.enabled = 1 ORDER BY w.id",
     )
     .bind(graph)
     .bind(state)
     .bind(app_id)
     .fetch_all(&mut *conn)
-    .await
+    .await?;
+    rows.iter().map(|r| Ok((r.get("id"), format(r)?))).collect()
 }
 
 /// A message to deliver, written in the transaction of the transition that causes it.

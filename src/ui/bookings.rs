@@ -22,7 +22,23 @@ pub struct BookingPage {
     pub total: i64,
     pub page: i64,
     pub last_page: i64,
+    /// Seats of this page on another resource or at other times than their class.
+    pub out_of_place: Vec<String>,
 }
+
+/// A booking as its page shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BookingView {
+    pub booking: BookingOut,
+    /// A seat on another resource or at other times than its class (made before seats took
+    /// their class's place).
+    pub out_of_place: bool,
+}
+
+/// What the panel says of a seat that is not in its class's place.
+const OUT_OF_PLACE: &str = "This seat was created before seats took their class's resource and \
+     times, and it names another resource or other times than its class. It still holds a seat \
+     in the class; its own resource and times are shown here as they were booked.";
 
 #[server(prefix = "/api", endpoint = "list_bookings")]
 pub async fn list_bookings(
@@ -60,14 +76,19 @@ pub async fn list_bookings(
         ..Includes::default()
     };
     let mut items = Vec::with_capacity(rows.len());
+    let mut out_of_place = vec![];
     for b in &rows {
         items.push(engine::booking_out(&mut conn, b, inc).await?);
+        if b.owner_booking_id.is_some() && sb::seat_out_of_place(&mut conn, &b.id).await? {
+            out_of_place.push(b.id.clone());
+        }
     }
     Ok(BookingPage {
         items,
         total,
         page,
         last_page: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        out_of_place,
     })
 }
 
@@ -94,18 +115,10 @@ pub async fn create_resource(
             "Give the resource a name of at most 500 characters.",
         ));
     }
-    let timezone = match timezone.trim() {
-        "" => "UTC",
-        t if t.len() <= 100 => t,
-        _ => {
-            return Err(PanelError::field(
-                "timezone",
-                "Use a time zone name such as Europe/Oslo.",
-            ))
-        }
-    };
+    let timezone = crate::engine::check::time_zone(Some(&timezone), "timezone")
+        .map_err(crate::panel::from_engine)?;
     let mut tx = sb::begin_write(&st.db).await?;
-    let out = sb::insert_resource(&mut tx, app.id, name, None, timezone).await?;
+    let out = sb::insert_resource(&mut tx, app.id, name, None, &timezone).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -177,7 +190,7 @@ pub async fn create_booking(
 }
 
 #[server(prefix = "/api", endpoint = "get_booking")]
-pub async fn get_booking(app: String, id: String) -> PanelResult<BookingOut> {
+pub async fn get_booking(app: String, id: String) -> PanelResult<BookingView> {
     use crate::domain::booking::Includes;
     use crate::store::bookings as sb;
     use crate::{engine, panel};
@@ -186,7 +199,12 @@ pub async fn get_booking(app: String, id: String) -> PanelResult<BookingOut> {
     let b = sb::booking(&mut conn, app.id, &id)
         .await?
         .ok_or_else(|| PanelError::not_found("The booking"))?;
-    Ok(engine::booking_out(&mut conn, &b, Includes::ALL).await?)
+    let out_of_place =
+        b.owner_booking_id.is_some() && sb::seat_out_of_place(&mut conn, &b.id).await?;
+    Ok(BookingView {
+        booking: engine::booking_out(&mut conn, &b, Includes::ALL).await?,
+        out_of_place,
+    })
 }
 
 /// Applies an action from the panel; `message` goes with decline, `payment_id` with pay.
@@ -380,6 +398,7 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
                         .items
                         .into_iter()
                         .map(|b| {
+                            let out_of_place = page.out_of_place.contains(&b.id);
                             let href = format!("/apps/{slug}/bookings/{}", b.id);
                             let customer = b
                                 .customers
@@ -395,6 +414,9 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
                                     </td>
                                     <td>
                                         <A href=href>{what}</A>
+                                        {out_of_place.then(|| view! {
+                                            " " <span class="badge warn" title=OUT_OF_PLACE>"not in its class's place"</span>
+                                        })}
                                     </td>
                                     <td>{customer}</td>
                                     <td>
@@ -528,7 +550,7 @@ pub fn BookingPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match booking.await {
                     Err(e) => view! { <EmptyState title="Booking not found"><p>{e.message}</p></EmptyState> }.into_any(),
-                    Ok(b) => view! { <BookingDetail b act err /> }.into_any(),
+                    Ok(v) => view! { <BookingDetail b=v.booking out_of_place=v.out_of_place act err /> }.into_any(),
                 }
             })}
         </Transition>
@@ -538,6 +560,7 @@ pub fn BookingPage() -> impl IntoView {
 #[component]
 fn BookingDetail(
     b: BookingOut,
+    out_of_place: bool,
     act: ServerAction<ApplyBookingAction>,
     err: Signal<Option<crate::error::PanelError>>,
 ) -> impl IntoView {
@@ -552,6 +575,9 @@ fn BookingDetail(
             <h1>{event.as_ref().map(|e| e.what.clone()).unwrap_or_else(|| "Booking".into())}</h1>
             <span class=state_badge(&b.state) data-testid="booking-state">{b.state.clone()}</span>
         </div>
+        {out_of_place.then(|| view! {
+            <p class="callout warn" role="note" data-testid="out-of-place">{OUT_OF_PLACE}</p>
+        })}
         <div class="detail-grid">
             <section class="card">
                 <h2>"Details"</h2>

@@ -2,6 +2,7 @@
 //! matrix, the signing secret (reveal, copy, rotate) and deleting.
 
 use crate::domain::graph::Graph;
+use crate::domain::payload::PayloadFormat;
 use crate::domain::subscription::{EventRef, SecretOut, WebhookOut};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
@@ -34,26 +35,34 @@ pub async fn get_webhook(app: String, id: String) -> PanelResult<WebhookOut> {
     Ok(h.out(None))
 }
 
+/// What the webhook form sends.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookFields {
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    pub enabled: bool,
+    pub events: Vec<EventRef>,
+    pub payload_format: PayloadFormat,
+}
+
 /// Creates (empty `id`) or edits a webhook.
 #[server(prefix = "/api", endpoint = "save_webhook", input = Json)]
 pub async fn save_webhook(
     app: String,
     id: String,
-    name: String,
-    description: String,
-    url: String,
-    enabled: bool,
-    events: Vec<EventRef>,
+    fields: WebhookFields,
 ) -> PanelResult<WebhookOut> {
     use crate::engine::webhooks::WebhookInput;
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
     let input = WebhookInput {
-        name: Some(name),
-        description: Some(description),
-        url: Some(url),
-        enabled: Some(enabled),
-        events: Some(events),
+        name: Some(fields.name),
+        description: Some(fields.description),
+        url: Some(fields.url),
+        enabled: Some(fields.enabled),
+        events: Some(fields.events),
+        payload_format: Some(fields.payload_format),
         ..Default::default()
     };
     let h = if id.is_empty() {
@@ -463,6 +472,7 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
         events: vec![],
         rate_limit_per_second: None,
         ordered: false,
+        payload_format: PayloadFormat::Bookhook,
         last_delivery: None,
         created_at: String::new(),
         updated_at: String::new(),
@@ -472,6 +482,7 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
     let url = RwSignal::new(w.url.clone());
     let description = RwSignal::new(w.description.clone());
     let enabled = RwSignal::new(w.enabled);
+    let format = RwSignal::new(w.payload_format);
     let selected = RwSignal::new(
         w.events
             .iter()
@@ -500,15 +511,18 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
         save.dispatch(SaveWebhook {
             app: slug.get_untracked(),
             id: id.clone(),
-            name: name.get_untracked(),
-            description: description.get_untracked(),
-            url: url.get_untracked(),
-            enabled: enabled.get_untracked(),
-            events: selected
-                .get_untracked()
-                .into_iter()
-                .map(|(graph, state)| EventRef { graph, state })
-                .collect(),
+            fields: WebhookFields {
+                name: name.get_untracked(),
+                description: description.get_untracked(),
+                url: url.get_untracked(),
+                enabled: enabled.get_untracked(),
+                payload_format: format.get_untracked(),
+                events: selected
+                    .get_untracked()
+                    .into_iter()
+                    .map(|(graph, state)| EventRef { graph, state })
+                    .collect(),
+            },
         });
     };
     view! {
@@ -533,6 +547,24 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
                     prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
             </label>
             <FormError err field="description" />
+            <label>
+                "Payload format"
+                <select name="payload_format"
+                    on:change=move |ev| {
+                        if let Ok(f) = PayloadFormat::parse(&event_target_value(&ev)) {
+                            format.set(f);
+                        }
+                    }>
+                    {PayloadFormat::ALL.into_iter().map(|f| view! {
+                        <option value=f.as_str() selected=move || format.get() == f>{f.label()}</option>
+                    }).collect_view()}
+                </select>
+                <span class="hint">
+                    "Timekit: the booking exactly as Timekit sends it, for receivers written for Timekit. "
+                    "bookhook: the same booking as clean JSON."
+                </span>
+            </label>
+            <FormError err field="payload_format" />
             <label class="switch">
                 <input type="checkbox" role="switch" name="enabled"
                     prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev)) />

@@ -728,3 +728,60 @@ async fn a_seat_that_names_another_place_is_refused_and_the_classs_own_is_accept
         .await;
     assert_eq!(s, 409, "{full}");
 }
+
+/// Seats made before a seat took its class's place may be on another resource: they are left as
+/// they are, and the panel's list and booking page say so (and say nothing of the others).
+#[tokio::test]
+async fn an_older_seat_on_another_resource_is_shown_as_such_in_the_panel() {
+    let (app, api, res) = ready().await;
+    let owner = api.booking(&res, "group_owner", json!({})).await;
+    let oid = owner["id"].as_str().unwrap();
+    let seat = |name: &'static str| {
+        let api = &api;
+        async move {
+            let (s, seat) = api
+                .post(
+                    "/bookings",
+                    json!({"graph": "group_customer", "related": {"owner_booking_id": oid},
+                           "customer": {"name": name, "email": "x@example.com"}}),
+                )
+                .await;
+            assert_eq!(s, 201, "{seat}");
+            seat["data"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (old, new) = (seat("Old").await, seat("New").await);
+    // What a seat created before #16 on another resource looks like in the database.
+    let (_, pool) = api
+        .post("/resources", json!({"name": "Pool", "timezone": "UTC"}))
+        .await;
+    sqlx::query("UPDATE bookings SET resource_id = $1 WHERE id = $2")
+        .bind(pool["data"]["id"].as_str().unwrap())
+        .bind(&old)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let page = app
+        .call_ok(
+            "list_bookings",
+            &[("app", "demo"), ("graph", ""), ("state", ""), ("page", "1")],
+        )
+        .await;
+    assert_eq!(page["out_of_place"], json!([old]), "{page}");
+    for (id, flagged) in [(&old, true), (&new, false), (&oid.to_string(), false)] {
+        let v = app
+            .call_ok("get_booking", &[("app", "demo"), ("id", id)])
+            .await;
+        assert_eq!(v["out_of_place"], flagged, "{id}");
+    }
+    let html = app.get("/apps/demo/bookings").await.text().await.unwrap();
+    assert_eq!(html.matches("not in its class").count(), 1, "one badge");
+    let html = app
+        .get(&format!("/apps/demo/bookings/{old}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("out-of-place"), "the booking page says so");
+}

@@ -8,6 +8,7 @@ mod apps;
 mod bookings;
 mod crash;
 mod delivery;
+mod formats;
 mod hardening;
 mod helpers;
 mod instances;

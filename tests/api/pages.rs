@@ -95,8 +95,8 @@ pub const PUBLIC_SERVER_FNS: &[&str] = &["create_first_admin", "sign_in", "sign_
 
 /// `save_webhook` takes JSON (its subscriptions are a list).
 fn save_webhook_body(app: &str) -> serde_json::Value {
-    serde_json::json!({"app": app, "id": "", "name": "x", "description": "", "url": "https://example.com/",
-        "enabled": true, "events": [{"graph": "instant", "state": "confirmed"}]})
+    serde_json::json!({"app": app, "id": "", "fields": {"name": "x", "description": "", "url": "https://example.com/",
+        "enabled": true, "events": [{"graph": "instant", "state": "confirmed"}], "payload_format": "bookhook"}})
 }
 
 #[tokio::test]
@@ -198,7 +198,7 @@ async fn the_panel_saves_a_webhook_with_the_apis_checks() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let mut bad = save_webhook_body("demo");
-    bad["url"] = serde_json::json!("http://169.254.169.254/");
+    bad["fields"]["url"] = serde_json::json!("http://169.254.169.254/");
     let (status, body) = error_of(
         app.client
             .post(app.url("/api/save_webhook"))
