@@ -295,3 +295,53 @@ test('the seed story: a bin, a webhook to it, a booking confirmed, the delivery 
   await page.reload();
   await expect(page.getByTestId('captured').locator('> li')).toHaveCount(3);
 });
+
+test("a webhook switched to Timekit's payload format sends Timekit's payload, as the inspector shows", async ({ page }) => {
+  await signIn(page);
+  await page.goto('/apps/demo/inspector');
+  await waitForHydration(page);
+  await page.getByLabel('Name').fill('format bin');
+  await page.getByRole('button', { name: 'Create bin' }).click();
+  await expect(page).toHaveURL(/\/inspector\/[A-Za-z0-9]{32}$/);
+  const bin = page.url();
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Create a webhook that points here' }).click();
+  await expect(page.getByText('Linked to the webhook')).toBeVisible();
+
+  const sendTest = async () => {
+    await page.goto('/apps/demo/webhooks');
+    await page.getByRole('link', { name: 'Inspector: format bin' }).click();
+    await waitForHydration(page);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await expect(page.getByText('Test event queued')).toBeVisible();
+  };
+  const captured = page.getByTestId('captured').locator('> li');
+
+  // bookhook's JSON: null where a value is absent, meta an object.
+  await sendTest();
+  await page.goto(bin);
+  await expect(captured).toHaveCount(1);
+  await expect(captured.first()).toContainText('"voip": null');
+  await expect(captured.first()).toContainText('"resource_id"');
+
+  // Switched to Timekit in the form: "" for absent strings, meta as a string, local offsets.
+  await page.goto('/apps/demo/webhooks');
+  await page.getByRole('link', { name: 'Inspector: format bin' }).click();
+  await waitForHydration(page);
+  await page.getByLabel('Payload format').selectOption('timekit');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByText('Saved.')).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Payload format')).toHaveValue('timekit');
+
+  await sendTest();
+  await page.goto(bin);
+  await expect(captured).toHaveCount(2);
+  const timekit = captured.first();
+  await expect(timekit).toContainText('"voip": ""');
+  await expect(timekit).toContainText('"meta": "{}"');
+  await expect(timekit).toContainText('"rsvp": "accepted"');
+  await expect(timekit).toContainText(/"start": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]00"/);
+  await expect(timekit).not.toContainText('"resource_id"');
+  await expect(timekit).toContainText('signature valid');
+});
