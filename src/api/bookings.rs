@@ -1,6 +1,7 @@
 //! `/v2/resources` and `/v2/bookings`: create, list, read, apply actions, update meta, delete.
 
-use super::{ApiError, AppKey, JsonBody};
+use super::{ApiError, AppKey, Data, ErrorBody, JsonBody, Page};
+use crate::domain::booking::{BookingOut, ResourceOut};
 use crate::domain::booking::{Includes, Search};
 use crate::domain::graph::{Action, Graph, State};
 use crate::domain::payload::{render, PayloadFormat};
@@ -22,15 +23,16 @@ use std::collections::HashMap;
 // ---------------------------------------------------------------------------------------------
 // Wire types
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct ResourceIn {
     pub name: Option<String>,
     pub email: Option<String>,
     pub timezone: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct MetaIn {
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Map<String, Value>>,
 }
 
@@ -41,6 +43,13 @@ fn data(v: impl serde::Serialize) -> Json<Value> {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
+/// Creates a resource, with its calendar.
+#[utoipa::path(post, path = "/v2/resources", tag = "resources", request_body = ResourceIn,
+    responses(
+        (status = 201, description = "Created", body = Data<ResourceOut>),
+        (status = 422, description = "A field is missing or wrong", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn create_resource(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -62,6 +71,12 @@ pub async fn create_resource(
     Ok((StatusCode::CREATED, data(out)).into_response())
 }
 
+/// The app's resources, oldest first.
+#[utoipa::path(get, path = "/v2/resources", tag = "resources",
+    responses(
+        (status = 200, description = "Every resource of the app", body = Data<Vec<ResourceOut>>),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn list_resources(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -69,6 +84,15 @@ pub async fn list_resources(
     Ok(data(sb::list_resources(&st.db, key.app.id).await?))
 }
 
+/// Creates a booking in its graph's first state (or the one `action` leads to). A seat
+/// (group_customer, group_customer_payment) names only its class and customer.
+#[utoipa::path(post, path = "/v2/bookings", tag = "bookings", request_body = BookingIn,
+    responses(
+        (status = 201, description = "Created; its webhooks are written in the same transaction", body = Data<BookingOut>),
+        (status = 409, description = "The class has no free seat", body = ErrorBody),
+        (status = 422, description = "A field is missing or wrong", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn create_booking(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -100,6 +124,19 @@ fn page_param(
     }
 }
 
+/// The app's bookings, newest first, a page at a time.
+#[utoipa::path(get, path = "/v2/bookings", tag = "bookings",
+    params(
+        ("search" = Option<String>, Query, description = "`graph:<graph>;state:<state>`, either part optional", example = "graph:confirm_decline;state:confirmed"),
+        ("include" = Option<String>, Query, description = "Comma-separated: customers, event, calendar, available_actions, logs"),
+        ("page" = Option<i64>, Query, description = "From 1"),
+        ("per_page" = Option<i64>, Query, description = "1 to 500, 50 by default"),
+    ),
+    responses(
+        (status = 200, description = "One page", body = Page<BookingOut>),
+        (status = 400, description = "A query parameter is wrong", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn list_bookings(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -148,6 +185,20 @@ fn includes_param(q: &HashMap<String, String>) -> Result<Includes, ApiError> {
         .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m).field("include"))
 }
 
+/// One booking, in bookhook's format or Timekit's.
+#[utoipa::path(get, path = "/v2/bookings/{id}", tag = "bookings",
+    params(
+        ("id" = String, Path, description = "The booking's id"),
+        ("include" = Option<String>, Query, description = "Comma-separated: customers, event, calendar, available_actions, logs"),
+        ("payload_format" = Option<PayloadFormat>, Query, description = "`timekit` answers as Timekit did (see TimekitBooking)"),
+        ("Bookhook-Payload-Format" = Option<PayloadFormat>, Header, description = "The same as payload_format, for clients that cannot add a parameter"),
+    ),
+    responses(
+        (status = 200, description = "The booking", body = Data<BookingOut>),
+        (status = 404, description = "No such booking in this app", body = ErrorBody),
+        (status = 422, description = "An unknown payload format", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn get_booking(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -207,6 +258,18 @@ fn format_param(
 }
 
 /// `PUT /v2/bookings/:id/:action` with the body keyed by the action (`{"decline": {"message": …}}`).
+#[utoipa::path(put, path = "/v2/bookings/{id}/{action}", tag = "bookings",
+    params(
+        ("id" = String, Path, description = "The booking's id"),
+        ("action" = String, Path, description = "confirm, decline, cancel, cancel_by_customer, reschedule_by_customer, complete, pay, cancel_by_owner"),
+    ),
+    request_body(content = Object, description = "Optional, keyed by the action: `{\"decline\": {\"message\": \"Fully booked\"}}`, `{\"pay\": {\"payment_id\": \"pi_1\"}}`"),
+    responses(
+        (status = 200, description = "The booking in its new state", body = Data<BookingOut>),
+        (status = 404, description = "No such booking in this app", body = ErrorBody),
+        (status = 422, description = "An action the booking's state does not allow (the allowed ones are listed)", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn apply_action(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -252,6 +315,14 @@ pub async fn apply_action(
 }
 
 /// `PUT /v2/bookings/:id` replaces the booking's meta.
+#[utoipa::path(put, path = "/v2/bookings/{id}", tag = "bookings", request_body = MetaIn,
+    params(("id" = String, Path, description = "The booking's id")),
+    responses(
+        (status = 200, description = "The booking with its new meta", body = Data<BookingOut>),
+        (status = 404, description = "No such booking in this app", body = ErrorBody),
+        (status = 422, description = "meta is missing or too large", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn update_booking(
     AxState(st): AxState<AppState>,
     key: AppKey,
@@ -267,6 +338,15 @@ pub async fn update_booking(
     Ok(data(st.engine.update_meta(key.app.id, &id, meta).await?))
 }
 
+/// Deletes a booking in a final state.
+#[utoipa::path(delete, path = "/v2/bookings/{id}", tag = "bookings",
+    params(("id" = String, Path, description = "The booking's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such booking in this app", body = ErrorBody),
+        (status = 409, description = "The booking is not in a final state", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn delete_booking(
     AxState(st): AxState<AppState>,
     key: AppKey,

@@ -2,6 +2,7 @@
 //! the error shape `{"error": {"code", "message", "field"?}}`.
 
 pub mod bookings;
+pub mod openapi;
 pub mod webhooks;
 
 use crate::engine::EngineError;
@@ -14,7 +15,6 @@ use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 /// Bodies above this are refused with 413 before they are read in full.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,6 +49,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
                 .delete(webhooks::delete_webhook),
         ),
         ("/webhooks/{id}/secret", get(webhooks::get_secret)),
+        ("/openapi.json", get(openapi::openapi_json)),
         (
             "/webhooks/{id}/rotate-secret",
             post(webhooks::rotate_secret),
@@ -69,6 +70,40 @@ pub fn router() -> Router<AppState> {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// A single item, as every `/v2` answer but lists wraps it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// One page of a list.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    /// Items that match, on every page.
+    pub total: i64,
+    pub per_page: i64,
+    pub current_page: i64,
+    pub last_page: i64,
+}
+
+/// Every refusal: `{"error": {"code", "message", "field"}}`; nothing was changed.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: `invalid_field`, `not_found`, `unauthorized`, …
+    pub code: String,
+    /// For people: what is wrong and what to send instead.
+    pub message: String,
+    /// The field (or query parameter) at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug)]
@@ -102,11 +137,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut err = json!({"code": self.code, "message": self.message});
-        if let Some(f) = self.field {
-            err["field"] = json!(f);
-        }
-        let mut res = (self.status, Json(json!({ "error": err }))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

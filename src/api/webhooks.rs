@@ -1,8 +1,9 @@
 //! `/v2/webhooks`: webhooks managed as code, with the app key and the Bookings API's errors.
 
-use super::{ApiError, AppKey, JsonBody};
+use super::{ApiError, AppKey, Data, ErrorBody, JsonBody};
 use crate::domain::payload::PayloadFormat;
 use crate::domain::subscription::EventRef;
+use crate::domain::subscription::{SecretOut, WebhookOut};
 use crate::engine::webhooks::{self as ew, WebhookInput};
 use crate::state::AppState;
 use crate::store::now_ms;
@@ -16,7 +17,7 @@ use serde_json::{json, Value};
 
 /// `{"name", "url", "enabled", "description", "events": [{"graph", "state"}], "payload_format"}`,
 /// or Timekit's own `{"url", "graph", "state", "method": "post"}`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct WebhookIn {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -27,8 +28,10 @@ pub struct WebhookIn {
     pub state: Option<String>,
     pub method: Option<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
     pub rate_limit_per_second: Option<Option<i64>>,
     pub ordered: Option<bool>,
+    #[schema(value_type = Option<PayloadFormat>)]
     pub payload_format: Option<String>,
 }
 
@@ -93,6 +96,12 @@ fn data(v: impl serde::Serialize) -> Json<Value> {
     Json(json!({ "data": v }))
 }
 
+/// The app's webhooks, without their secrets.
+#[utoipa::path(get, path = "/v2/webhooks", tag = "webhooks",
+    responses(
+        (status = 200, description = "Every webhook of the app", body = Data<Vec<WebhookOut>>),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn list_webhooks(
     State(st): State<AppState>,
     key: AppKey,
@@ -106,6 +115,13 @@ pub async fn list_webhooks(
     ))
 }
 
+/// Creates a webhook, from bookhook's fields or Timekit's own form.
+#[utoipa::path(post, path = "/v2/webhooks", tag = "webhooks", request_body = WebhookIn,
+    responses(
+        (status = 201, description = "Created", body = Data<WebhookOut>),
+        (status = 422, description = "A field is missing or wrong", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn create_webhook(
     State(st): State<AppState>,
     key: AppKey,
@@ -126,6 +142,13 @@ pub async fn create_webhook(
     Ok((StatusCode::CREATED, data(h.out(None))).into_response())
 }
 
+/// One webhook, with its last delivery.
+#[utoipa::path(get, path = "/v2/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The webhook", body = Data<WebhookOut>),
+        (status = 404, description = "No such webhook in this app", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn get_webhook(
     State(st): State<AppState>,
     key: AppKey,
@@ -137,6 +160,14 @@ pub async fn get_webhook(
     Ok(data(h.out(last)))
 }
 
+/// Changes the fields sent; the others keep their values.
+#[utoipa::path(put, path = "/v2/webhooks/{id}", tag = "webhooks", request_body = WebhookIn, params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The webhook as saved", body = Data<WebhookOut>),
+        (status = 404, description = "No such webhook in this app", body = ErrorBody),
+        (status = 422, description = "A field is wrong", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn update_webhook(
     State(st): State<AppState>,
     key: AppKey,
@@ -148,6 +179,13 @@ pub async fn update_webhook(
     Ok(data(h.out(None)))
 }
 
+/// Deletes a webhook and its delivery log.
+#[utoipa::path(delete, path = "/v2/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such webhook in this app", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn delete_webhook(
     State(st): State<AppState>,
     key: AppKey,
@@ -157,6 +195,13 @@ pub async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The signing secret, and the previous one while a rotation's overlap lasts.
+#[utoipa::path(get, path = "/v2/webhooks/{id}/secret", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The secrets that sign deliveries now", body = Data<SecretOut>),
+        (status = 404, description = "No such webhook in this app", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn get_secret(
     State(st): State<AppState>,
     key: AppKey,
@@ -166,6 +211,13 @@ pub async fn get_secret(
     Ok(data(ew::secret_out(&h, now_ms())))
 }
 
+/// A new secret; the old one keeps signing beside it for 24 hours.
+#[utoipa::path(post, path = "/v2/webhooks/{id}/rotate-secret", tag = "webhooks", params(("id" = String, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, description = "The new secret and the previous one", body = Data<SecretOut>),
+        (status = 404, description = "No such webhook in this app", body = ErrorBody),
+        (status = 401, description = "No key, or a revoked one", body = ErrorBody),
+    ))]
 pub async fn rotate_secret(
     State(st): State<AppState>,
     key: AppKey,

@@ -28,6 +28,7 @@ pub fn next_due(
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BookingOut {
     pub id: String,
     pub state: String,
@@ -36,6 +37,7 @@ pub struct BookingOut {
     pub resource_id: String,
     pub start: String,
     pub end: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub meta: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<BookingSettings>,
@@ -56,17 +58,20 @@ pub struct BookingOut {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BookingSettings {
     pub max_seats: i64,
     pub seats_taken: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Related {
     pub owner_booking_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CustomerOut {
     pub id: String,
     pub name: String,
@@ -74,10 +79,12 @@ pub struct CustomerOut {
     pub phone: Option<String>,
     pub voip: Option<String>,
     pub timezone: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub meta: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventOut {
     pub id: String,
     pub what: String,
@@ -94,6 +101,7 @@ pub struct EventOut {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CalendarOut {
     pub id: String,
     pub provider_id: Option<String>,
@@ -130,17 +138,20 @@ impl ActorKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LogOut {
     pub from: Option<String>,
     pub action: String,
     pub to: String,
     pub actor: String,
     pub actor_label: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub details: Map<String, Value>,
     pub created_at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResourceOut {
     pub id: String,
     pub name: String,

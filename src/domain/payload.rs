@@ -6,6 +6,7 @@ use std::fmt;
 /// How a webhook's deliveries (and, when asked, `GET /v2/bookings/:id`) write a booking.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum PayloadFormat {
     /// bookhook's JSON: absent values are `null`, times are UTC with `Z`, `meta` is an object.
     #[default]
@@ -56,32 +57,34 @@ impl fmt::Display for PayloadFormat {
 pub struct UnknownFormat(pub String);
 
 #[cfg(feature = "ssr")]
-pub use render::render;
+pub use timekit::Booking as TimekitBooking;
 
+/// The booking as `format` writes it. `zone` is the resource's IANA time zone, in which the
+/// Timekit format gives every time (a zone bookhook does not know is taken as UTC).
 #[cfg(feature = "ssr")]
-mod render {
-    use super::PayloadFormat;
+pub fn render(
+    format: PayloadFormat,
+    booking: &crate::domain::booking::BookingOut,
+    zone: &str,
+) -> serde_json::Result<String> {
+    match format {
+        PayloadFormat::Bookhook => serde_json::to_string(booking),
+        PayloadFormat::Timekit => serde_json::to_string(&timekit::view(booking, zone)),
+    }
+}
+
+/// Timekit's payload: its types, its keys, its time format.
+#[cfg(feature = "ssr")]
+mod timekit {
     use crate::domain::booking::{BookingOut, CalendarOut, CustomerOut, EventOut};
     use chrono::DateTime;
     use chrono_tz::Tz;
     use serde::Serialize;
 
-    /// The booking as `format` writes it. `zone` is the resource's IANA time zone, in which the
-    /// Timekit format gives every time (a zone bookhook does not know is taken as UTC).
-    pub fn render(
-        format: PayloadFormat,
-        booking: &BookingOut,
-        zone: &str,
-    ) -> serde_json::Result<String> {
-        match format {
-            PayloadFormat::Bookhook => serde_json::to_string(booking),
-            PayloadFormat::Timekit => serde_json::to_string(&timekit(booking, zone)),
-        }
-    }
-
     /// Timekit's booking, its keys in the order Timekit sends them.
-    #[derive(Serialize)]
-    struct Booking<'a> {
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[schema(as = TimekitBooking)]
+    pub struct Booking<'a> {
         id: &'a str,
         state: &'a str,
         graph: &'a str,
@@ -98,8 +101,9 @@ mod render {
         available_actions: Option<&'a [String]>,
     }
 
-    #[derive(Serialize)]
-    struct Customer<'a> {
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[schema(as = TimekitCustomer)]
+    pub struct Customer<'a> {
         id: &'a str,
         name: &'a str,
         email: &'a str,
@@ -110,8 +114,9 @@ mod render {
         meta: String,
     }
 
-    #[derive(Serialize)]
-    struct Event<'a> {
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[schema(as = TimekitEvent)]
+    pub struct Event<'a> {
         id: &'a str,
         what: &'a str,
         #[serde(rename = "where")]
@@ -126,8 +131,9 @@ mod render {
         updated_at: String,
     }
 
-    #[derive(Serialize)]
-    struct Calendar<'a> {
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[schema(as = TimekitCalendar)]
+    pub struct Calendar<'a> {
         id: &'a str,
         provider_id: &'a str,
         provider_access: &'a str,
@@ -141,7 +147,7 @@ mod render {
         updated_at: String,
     }
 
-    fn timekit<'a>(b: &'a BookingOut, zone: &'a str) -> Booking<'a> {
+    pub fn view<'a>(b: &'a BookingOut, zone: &'a str) -> Booking<'a> {
         let tz: Tz = zone.parse().unwrap_or(Tz::UTC);
         let at = |t: &str| local(t, tz);
         Booking {

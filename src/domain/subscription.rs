@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One graph/state pair a webhook subscribes to.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventRef {
     pub graph: String,
     pub state: String,
@@ -21,6 +22,7 @@ impl EventRef {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookOut {
     pub id: String,
     pub name: String,
@@ -44,6 +46,7 @@ pub struct WebhookOut {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LastDelivery {
     pub status: String,
     pub status_code: Option<i64>,
@@ -52,6 +55,7 @@ pub struct LastDelivery {
 
 /// The signing secret, shown only on request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SecretOut {
     pub secret: String,
     /// During a rotation: the previous secret, still used to sign until `previous_expires_at`.

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 pub const MAX_TEXT: usize = 10_000;
 pub const MAX_SHORT: usize = 500;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct BookingIn {
     pub resource_id: Option<String>,
     pub graph: Option<String>,
@@ -24,33 +24,35 @@ pub struct BookingIn {
     pub where_: Option<String>,
     pub description: Option<String>,
     pub customer: Option<CustomerIn>,
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Map<String, Value>>,
     pub settings: Option<SettingsIn>,
     pub related: Option<RelatedIn>,
     pub auto_complete_one_hour_after_booking_ends: Option<AutoCompleteIn>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct CustomerIn {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub voip: Option<String>,
     pub timezone: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub meta: Option<Map<String, Value>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct SettingsIn {
     pub max_seats: Option<i64>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct RelatedIn {
     pub owner_booking_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AutoCompleteIn {
     pub enabled: bool,
 }
