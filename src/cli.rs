@@ -75,6 +75,9 @@ enum Command {
         #[arg(long, default_value = "created from the command line")]
         label: String,
     },
+    /// Print the API's OpenAPI 3.1 document (what GET /v2/openapi.json serves), to generate a
+    /// client without a running server.
+    Openapi,
 }
 
 pub fn main() -> std::process::ExitCode {
@@ -119,6 +122,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let shutdown = CancellationToken::new();
             startup::cancel_on_signal(shutdown.clone());
             app.run(shutdown).await
+        }
+        Command::Openapi => {
+            println!("{}", crate::api::openapi::document());
+            Ok(())
         }
         Command::Migrate => {
             startup::open_database(&settings).await?;

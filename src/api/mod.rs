@@ -2,6 +2,7 @@
 //! the error shape `{"error": {"code", "message", "field"?}}`.
 
 pub mod bookings;
+pub mod deliveries;
 pub mod openapi;
 pub mod webhooks;
 
@@ -49,6 +50,8 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
                 .delete(webhooks::delete_webhook),
         ),
         ("/webhooks/{id}/secret", get(webhooks::get_secret)),
+        ("/deliveries", get(deliveries::list_deliveries)),
+        ("/deliveries/{msg_id}", get(deliveries::get_delivery)),
         ("/openapi.json", get(openapi::openapi_json)),
         (
             "/webhooks/{id}/rotate-secret",

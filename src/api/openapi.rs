@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of `/v2`, generated from the handlers' annotations and the wire
 //! types, with the webhooks bookhook sends: served at `GET /v2/openapi.json`.
 
-use super::{bookings, webhooks, ErrorBody};
+use super::{bookings, deliveries, webhooks, ErrorBody};
 use crate::domain::booking::{
     BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, LogOut, Related, ResourceOut,
 };
@@ -42,6 +42,8 @@ use utoipa::{Modify, OpenApi};
         webhooks::delete_webhook,
         webhooks::get_secret,
         webhooks::rotate_secret,
+        deliveries::list_deliveries,
+        deliveries::get_delivery,
     ),
     components(schemas(
         BookingOut, BookingSettings, Related, CustomerOut, EventOut, CalendarOut, LogOut,
@@ -53,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         (name = "resources", description = "The people, rooms and classes that are booked"),
         (name = "bookings", description = "Bookings and the actions that move them between states"),
         (name = "webhooks", description = "Where bookhook POSTs a booking when it enters a state"),
+        (name = "deliveries", description = "The delivery log: each message and its attempts"),
         (name = "meta", description = "This document"),
     ),
 )]

@@ -22,6 +22,7 @@ pub enum DeliveryStatus {
 /// What one attempt amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// A 2xx response: the message is done.
     Delivered,
@@ -34,6 +35,7 @@ pub enum Outcome {
 /// What caused an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Trigger {
     /// The worker, when the message was due.
     Scheduled,

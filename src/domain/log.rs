@@ -4,6 +4,7 @@ use crate::domain::delivery::{Outcome, Trigger};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessageOut {
     pub id: i64,
     pub msg_id: String,
@@ -25,6 +26,7 @@ pub struct MessageOut {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AttemptOut {
     pub attempt: i64,
     pub trigger: Trigger,

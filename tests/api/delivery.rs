@@ -1397,3 +1397,57 @@ async fn a_new_message_goes_straight_to_the_running_worker() {
             .unwrap();
     assert_eq!(delivered, 4);
 }
+
+/// The delivery log through the API: a booking's message, its payload and its attempt, and the
+/// filters refusing what they do not know.
+#[tokio::test]
+async fn the_api_reads_the_delivery_log() {
+    let s = setup(true).await;
+    let booking = s.book().await;
+    s.rx.wait_for(1, Duration::from_secs(10)).await;
+    let mut page = json!(null);
+    for _ in 0..200 {
+        page = s
+            .api
+            .get(&format!(
+                "/deliveries?booking_id={booking}&status=delivered"
+            ))
+            .await
+            .1;
+        if page["data"].as_array().is_some_and(|d| d.len() == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let msg = &page["data"][0];
+    assert_eq!(msg["webhook_id"], s.hook_id(), "{page}");
+    assert_eq!(msg["state"], "confirmed");
+    assert_eq!(page["next_before"], Value::Null);
+    let msg_id = msg["msg_id"].as_str().unwrap();
+    let (st, d) = s.api.get(&format!("/deliveries/{msg_id}")).await;
+    assert_eq!(st, 200, "{d}");
+    assert_eq!(d["data"]["payload"]["id"], booking.as_str());
+    let attempts = d["data"]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["outcome"], "delivered");
+    assert_eq!(attempts[0]["response_status"], 200);
+    let received = &s.rx.received()[0];
+    assert_eq!(received.header("webhook-id"), Some(msg_id));
+
+    let (st, e) = s.api.get("/deliveries?status=lost").await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (400, Some("status")),
+        "{e}"
+    );
+    let (st, e) = s.api.get("/deliveries?limit=0").await;
+    assert_eq!(
+        (st, e["error"]["field"].as_str()),
+        (400, Some("limit")),
+        "{e}"
+    );
+    assert_eq!(s.api.get("/deliveries/msg_nope").await.0, 404);
+    let other = s.app.api_for("other").await;
+    assert_eq!(other.get(&format!("/deliveries/{msg_id}")).await.0, 404);
+    assert_eq!(other.get("/deliveries").await.1["data"], json!([]));
+}

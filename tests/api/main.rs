@@ -12,6 +12,7 @@ mod formats;
 mod hardening;
 mod helpers;
 mod instances;
+mod openapi;
 mod pages;
 mod properties;
 mod receiver;
