@@ -345,3 +345,27 @@ test("a webhook switched to Timekit's payload format sends Timekit's payload, as
   await expect(timekit).not.toContainText('"resource_id"');
   await expect(timekit).toContainText('signature valid');
 });
+
+test('the API reference renders the OpenAPI document with the network cut off', async ({ page }) => {
+  // Only the panel itself answers; any other host would mean a CDN, fonts or telemetry.
+  const elsewhere: string[] = [];
+  await page.context().route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue();
+    elsewhere.push(url.href);
+    return route.abort('internetdisconnected');
+  });
+  await signIn(page);
+  const nav = page.getByRole('navigation', { name: 'Sections' });
+  await nav.getByRole('link', { name: 'API reference' }).click();
+  await expect(page).toHaveURL(/\/apps\/demo\/reference$/);
+  const reference = page.getByTestId('reference');
+  await expect(reference.getByText('bookhook API').first()).toBeVisible({ timeout: 15000 });
+  await expect(reference.getByText('/v2/bookings/{id}/{action}').first()).toBeAttached();
+  await expect(reference.getByText('booking.confirm_decline').first()).toBeAttached();
+  // Loaded directly too (not only through the panel's navigation).
+  await page.reload();
+  await expect(page.getByTestId('reference').getByText('bookhook API').first()).toBeVisible({ timeout: 15000 });
+  expect(elsewhere).toEqual([]);
+  await page.context().unroute('**/*');
+});

@@ -91,6 +91,10 @@ test('panel screenshots', async ({ page }) => {
   await expect(page.getByTestId('new-api-key')).toBeVisible();
   await page.screenshot({ path: shot('settings'), fullPage: true });
 
+  await page.goto('/apps/demo/reference');
+  await expect(page.getByTestId('reference').getByText('bookhook API').first()).toBeVisible({ timeout: 15000 });
+  await page.screenshot({ path: shot('reference') });
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('/apps/demo/deliveries');
   await hydrated(page);

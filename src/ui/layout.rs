@@ -271,8 +271,12 @@ fn ProfileMenu(email: String) -> impl IntoView {
 fn SideNav(slug: String) -> impl IntoView {
     let DevMode(dev) = expect_context::<DevMode>();
     let href = move |section: &str| format!("/apps/{slug}/{section}");
-    let (webhooks, deliveries, inspector) =
-        (href("webhooks"), href("deliveries"), href("inspector"));
+    let (webhooks, deliveries, inspector, reference) = (
+        href("webhooks"),
+        href("deliveries"),
+        href("inspector"),
+        href("reference"),
+    );
     view! {
         <nav class="sidenav" aria-label="Sections">
             <A href=href("bookings")>"Bookings"</A>
@@ -280,6 +284,7 @@ fn SideNav(slug: String) -> impl IntoView {
                 <A href=webhooks.clone()>"Webhooks"</A>
                 <A href=deliveries.clone()>"Delivery log"</A>
                 <A href=inspector.clone()>"Inspector"</A>
+                <A href=reference.clone()>"API reference"</A>
             </Show>
             <A href=href("settings")>"Settings"</A>
         </nav>

@@ -9,6 +9,7 @@ pub mod guard;
 pub mod inspector;
 pub mod layout;
 pub mod live;
+pub mod reference;
 pub mod settings;
 pub mod webhooks;
 pub mod widgets;
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("deliveries/:msg") view=deliveries::MessagePage />
                     <Route path=path!("inspector") view=inspector::InspectorPage />
                     <Route path=path!("inspector/:bin") view=inspector::BinPage />
+                    <Route path=path!("reference") view=reference::ReferencePage />
                     <Route path=path!("settings") view=settings::SettingsPage />
                 </ParentRoute>
             </Routes>
