@@ -203,11 +203,19 @@ test('a webhook is created through the matrix, edited, its secret rotated, and d
   await page.reload();
   await waitForHydration(page);
 
-  // The secret: revealed on demand, rotated with the old one kept.
+  // The secret: revealed on demand, rotated with the old one kept. The receiver code beside
+  // it gets the secret once revealed.
+  const snippet = page.getByTestId('snippet');
+  await expect(snippet).toContainText('from standardwebhooks');
+  await expect(snippet).toContainText('Reveal secret fills it in');
   await page.getByRole('button', { name: 'Reveal secret' }).click();
   const secret = page.getByTestId('webhook-secret');
   await expect(secret).toHaveText(/^whsec_[A-Za-z0-9+/=]{32}$/);
   const before = await secret.textContent();
+  await expect(snippet).toContainText(`SECRET = "${before}"`);
+  await page.getByRole('tab', { name: 'Rust' }).click();
+  await expect(snippet).toContainText('use standardwebhooks::Webhook;');
+  await expect(snippet).toContainText(`const SECRET: &str = "${before}";`);
   page.once('dialog', (d) => d.accept());
   await page.getByRole('button', { name: 'Rotate secret' }).click();
   await expect(secret).not.toHaveText(before!);

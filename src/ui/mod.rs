@@ -11,6 +11,7 @@ pub mod layout;
 pub mod live;
 pub mod reference;
 pub mod settings;
+pub mod snippets;
 pub mod webhooks;
 pub mod widgets;
 

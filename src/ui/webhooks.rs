@@ -6,6 +6,7 @@ use crate::domain::payload::PayloadFormat;
 use crate::domain::subscription::{EventRef, SecretOut, WebhookOut};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
+use crate::ui::snippets::{Snippet, SNIPPETS};
 use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -890,6 +891,7 @@ fn SecretCard(id: String) -> impl IntoView {
                     }.into_any()
                 }
             }}
+            <VerifySnippets secret=Signal::derive(move || shown.get().map(|s| s.secret)) />
             <div class="form-actions">
                 <button class="btn" on:click=move |_| {
                     if crate::ui::widgets::confirm("Rotate the signing secret? The current one keeps working for 24 hours.") {
@@ -900,6 +902,39 @@ fn SecretCard(id: String) -> impl IntoView {
             </div>
             <FormError err field="" />
         </section>
+    }
+}
+
+/// A complete receiver per language that checks both signatures; the secret is filled in once
+/// revealed.
+#[component]
+fn VerifySnippets(secret: Signal<Option<String>>) -> impl IntoView {
+    let lang = RwSignal::new(SNIPPETS[0].id);
+    let snippet = move || Snippet::by_id(lang.get()).unwrap_or(SNIPPETS[0]);
+    let text = move || snippet().text(secret.get().as_deref());
+    let copied = RwSignal::new(false);
+    view! {
+        <h3>"Verify deliveries"</h3>
+        <p class="hint">
+            "A complete receiver to paste, with its language's Standard Webhooks library; it also checks Timekit's signature. "
+            {move || if secret.get().is_some() { "Your secret is filled in." } else { "Reveal the secret to fill it in." }}
+        </p>
+        <div class="tabs" role="tablist" aria-label="Language">
+            {SNIPPETS.into_iter().map(|s| view! {
+                <button type="button" role="tab" class="tab"
+                    aria-selected=move || (lang.get() == s.id).to_string()
+                    on:click=move |_| { lang.set(s.id); copied.set(false); }>
+                    {s.label}
+                </button>
+            }).collect_view()}
+        </div>
+        <p class="hint"><code>{move || snippet().library}</code></p>
+        <div class="snippet">
+            <button class="btn small copy" on:click=move |_| { copy_to_clipboard(&text()); copied.set(true); }>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+            <pre data-testid="snippet"><code>{text}</code></pre>
+        </div>
     }
 }
 

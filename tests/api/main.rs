@@ -16,5 +16,6 @@ mod openapi;
 mod pages;
 mod properties;
 mod receiver;
+mod snippets;
 mod soak;
 mod webhooks;
