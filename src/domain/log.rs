@@ -34,8 +34,12 @@ pub struct AttemptOut {
     pub started_at: i64,
     pub duration_ms: i64,
     pub request_url: String,
+    /// `[name, value]` pairs, in the order sent.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub request_headers: Vec<(String, String)>,
     pub response_status: Option<i64>,
+    /// `[name, value]` pairs, in the order sent.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub response_headers: Vec<(String, String)>,
     pub response_body: Option<String>,
     pub error: Option<String>,

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod apps;
 mod bookings;
+mod client;
 mod crash;
 mod delivery;
 mod formats;
