@@ -4,20 +4,13 @@
 use crate::helpers::*;
 use crate::openapi::run;
 use crate::receiver::Receiver;
-use bookhook::domain::webhook::TargetPolicy;
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
 #[tokio::test]
 async fn a_python_client_generated_from_the_document_drives_a_booking_to_its_delivery() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = test_settings(dir.path());
-    s.allowed_target_subnets = TargetPolicy::parse_list("127.0.0.0/8").unwrap();
-    s.delivery_enabled = true;
-    let app = spawn_app_with(s, dir).await;
-    app.setup_admin().await;
-    let api = app.api_for("demo").await;
+    let (app, api) = spawn_app_for_receivers(true).await;
     let rx = Receiver::start().await;
 
     let work = tempfile::tempdir().unwrap();

@@ -21,13 +21,7 @@ struct Setup {
 /// An app whose webhook (instant → confirmed) points at a fresh receiver; with `live` the
 /// server's own worker runs, else the test drives a worker step by step.
 async fn setup(live: bool) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = test_settings(dir.path());
-    s.allowed_target_subnets = TargetPolicy::parse_list("127.0.0.0/8").unwrap();
-    s.delivery_enabled = live;
-    let app = spawn_app_with(s, dir).await;
-    app.setup_admin().await;
-    let api = app.api_for("demo").await;
+    let (app, api) = spawn_app_for_receivers(live).await;
     let resource = api.resource().await;
     let rx = Receiver::start().await;
     let (st, hook) = api

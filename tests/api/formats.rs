@@ -3,7 +3,6 @@
 
 use crate::helpers::*;
 use crate::receiver::Receiver;
-use bookhook::domain::webhook::TargetPolicy;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -12,13 +11,7 @@ const SEED_PAYLOAD: &str = include_str!("fixtures/timekit-webhook.json");
 
 /// A running server that delivers to a local receiver, with a resource in Copenhagen.
 async fn live() -> (TestApp, Api, String, Receiver) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = test_settings(dir.path());
-    s.allowed_target_subnets = TargetPolicy::parse_list("127.0.0.0/8").unwrap();
-    s.delivery_enabled = true;
-    let app = spawn_app_with(s, dir).await;
-    app.setup_admin().await;
-    let api = app.api_for("demo").await;
+    let (app, api) = spawn_app_for_receivers(true).await;
     let (st, r) = api
         .post(
             "/resources",

@@ -162,6 +162,20 @@ pub async fn spawn_app_with(settings: Settings, dir: tempfile::TempDir) -> TestA
     }
 }
 
+/// A server that may call local receivers (127.0.0.0/8 is allowed), running its own delivery
+/// worker when `deliver`, with the first admin set up and a key for the Demo app.
+pub async fn spawn_app_for_receivers(deliver: bool) -> (TestApp, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = test_settings(dir.path());
+    s.allowed_target_subnets =
+        bookhook::domain::webhook::TargetPolicy::parse_list("127.0.0.0/8").unwrap();
+    s.delivery_enabled = deliver;
+    let app = spawn_app_with(s, dir).await;
+    app.setup_admin().await;
+    let api = app.api_for("demo").await;
+    (app, api)
+}
+
 pub fn new_client() -> Client {
     Client::builder()
         .cookie_store(true)

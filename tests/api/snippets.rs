@@ -3,7 +3,6 @@
 //! must accept a real delivery and refuse it with one byte of the body changed.
 
 use crate::helpers::*;
-use bookhook::domain::webhook::TargetPolicy;
 use bookhook::ui::snippets::Snippet;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -121,13 +120,7 @@ async fn serve(mut cmd: Command, dir: &Path, port: u16) -> Running {
 
 #[tokio::test]
 async fn the_python_node_and_rust_receivers_accept_a_real_delivery_and_refuse_a_changed_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = test_settings(dir.path());
-    s.allowed_target_subnets = TargetPolicy::parse_list("127.0.0.0/8").unwrap();
-    s.delivery_enabled = true;
-    let app = spawn_app_with(s, dir).await;
-    app.setup_admin().await;
-    let api = app.api_for("demo").await;
+    let (app, api) = spawn_app_for_receivers(true).await;
     let resource = api.resource().await;
     let (st, hook) = api
         .post(
