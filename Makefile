@@ -10,7 +10,7 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 	LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. LEPTOS_JS_MINIFY=false \
 	LEPTOS_HASH_FILES=false
 
-.PHONY: acyclic fuzz test-fuzz bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
+.PHONY: acyclic audit fuzz test-fuzz bench-log help run test test-unit test-postgres test-e2e soak build release tools test-tools fmt lint screenshots bench
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
@@ -49,7 +49,25 @@ bench: release
 	LEPTOS_OUTPUT_NAME=bookhook cargo build --release --features ssr --bin bench
 	target/release/bench $(ARGS)
 
-test: test-tools acyclic test-unit test-postgres test-e2e
+test: test-tools acyclic audit test-unit test-postgres test-e2e
+
+# Known advisories, licences, bans and sources of every crate (cargo-deny, rules in deny.toml),
+# offline against the RustSec snapshot in ../shared/advisory-db (or /work/shared/advisory-db, for a
+# clone elsewhere; ADVISORY_DB=<dir> for another copy); `make audit ONLINE=1` fetches the live database instead (needs github.com). Then the
+# licences of the npm packages, which npm audit cannot check offline.
+ADVISORY_DB ?= $(firstword $(wildcard ../shared/advisory-db /work/shared/advisory-db) ../shared/advisory-db)
+audit:
+	@echo "==> Advisories, licences, bans and sources of every crate (cargo-deny)"
+	cargo fetch --locked --quiet
+ifeq ($(ONLINE),1)
+	rm -rf target/advisory-db
+	cargo deny --log-level error check
+else
+	.ci/advisory-snapshot $(ADVISORY_DB) target/advisory-db
+	cargo deny --log-level error --offline check
+endif
+	@echo "==> Licences of the npm packages"
+	python3 .ci/npm-licenses.py
 
 # No module of src/ imports a module that imports it. cargo-modules' own --acyclic counts a type
 # and its methods as a cycle, so .ci/module-cycles.py folds its graph into modules first.
