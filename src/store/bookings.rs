@@ -409,19 +409,28 @@ pub async fn seats_taken(conn: &mut Conn, owner_id: &str) -> sqlx::Result<i64> {
     .await
 }
 
-/// Whether this seat is on another resource or at other times than its class. Seats take their
-/// class's place since #16; older seats that did not are left as they were (no migration can
-/// know which of the two places the customer meant) and the panel shows them as such.
-pub async fn seat_out_of_place(conn: &mut Conn, seat_id: &str) -> sqlx::Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM bookings s JOIN bookings o ON o.id = s.owner_booking_id \
-         WHERE s.id = $1 AND (s.resource_id <> o.resource_id OR s.start_at <> o.start_at \
-                              OR s.end_at <> o.end_at)",
-    )
-    .bind(seat_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(n > 0)
+/// Which of these bookings are seats on another resource or at other times than their class, in
+/// one query. Seats take their class's place since #16; older seats that did not are left as
+/// they were (no migration can know which of the two places the customer meant) and the panel
+/// shows them as such.
+pub async fn seats_out_of_place(conn: &mut Conn, ids: &[String]) -> sqlx::Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks = (1..=ids.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT s.id FROM bookings s JOIN bookings o ON o.id = s.owner_booking_id \
+         WHERE s.id IN ({marks}) AND (s.resource_id <> o.resource_id OR s.start_at <> o.start_at \
+                                      OR s.end_at <> o.end_at)"
+    );
+    let mut q = sqlx::query_scalar(&sql);
+    for id in ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(&mut *conn).await
 }
 
 /// Seat bookings of this owner that are still open (for cancelling them with it).

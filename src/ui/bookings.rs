@@ -76,13 +76,15 @@ pub async fn list_bookings(
         ..Includes::default()
     };
     let mut items = Vec::with_capacity(rows.len());
-    let mut out_of_place = vec![];
     for b in &rows {
         items.push(engine::booking_out(&mut conn, b, inc).await?);
-        if b.owner_booking_id.is_some() && sb::seat_out_of_place(&mut conn, &b.id).await? {
-            out_of_place.push(b.id.clone());
-        }
     }
+    let seats: Vec<String> = rows
+        .iter()
+        .filter(|b| b.owner_booking_id.is_some())
+        .map(|b| b.id.clone())
+        .collect();
+    let out_of_place = sb::seats_out_of_place(&mut conn, &seats).await?;
     Ok(BookingPage {
         items,
         total,
@@ -199,8 +201,9 @@ pub async fn get_booking(app: String, id: String) -> PanelResult<BookingView> {
     let b = sb::booking(&mut conn, app.id, &id)
         .await?
         .ok_or_else(|| PanelError::not_found("The booking"))?;
-    let out_of_place =
-        b.owner_booking_id.is_some() && sb::seat_out_of_place(&mut conn, &b.id).await?;
+    let out_of_place = !sb::seats_out_of_place(&mut conn, std::slice::from_ref(&b.id))
+        .await?
+        .is_empty();
     Ok(BookingView {
         booking: engine::booking_out(&mut conn, &b, Includes::ALL).await?,
         out_of_place,
