@@ -82,6 +82,7 @@ test('panel screenshots', async ({ page }) => {
   await page.goto('/apps/demo/webhooks');
   await page.locator('[data-testid="webhooks"] tbody tr').first().getByRole('link').click();
   await expect(page.getByRole('button', { name: 'Save changes' })).toBeVisible();
+  await expect(page.getByLabel('Endpoint URL')).not.toHaveValue('');
   await page.screenshot({ path: shot('webhook'), fullPage: true });
 
   await page.goto('/apps/demo/settings');
