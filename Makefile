@@ -14,7 +14,8 @@ LEPTOS_ENV_VARS := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=bookhoo
 
 help:
 	@echo "make run    build and start the panel on http://127.0.0.1:3000 (SQLite under ./data/)"
-	@echo "make test   every test: unit, integration (SQLite and PostgreSQL), browser end-to-end"
+	@echo "make test   every test: the dependency audit, unit, integration (SQLite and PostgreSQL), browser end-to-end"
+	@echo "make audit  known advisories and licences of every dependency (offline; ONLINE=1 for the live database)"
 	@echo "make lint   cargo fmt --check and cargo clippy"
 
 tools:
