@@ -8,3 +8,4 @@ pub mod log;
 pub mod payload;
 pub mod subscription;
 pub mod webhook;
+pub mod zone;

@@ -3,11 +3,12 @@
 
 use crate::domain::booking::{BookingOut, ResourceOut};
 use crate::domain::graph::{Graph, State};
+use crate::domain::zone::ZonedTime;
 #[cfg(feature = "ssr")]
 use crate::error::PanelError;
 use crate::error::PanelResult;
 use crate::ui::layout::use_app_slug;
-use crate::ui::widgets::{EmptyState, FormError};
+use crate::ui::widgets::{Clock, EmptyState, FormError, When, ZonedWhen};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -30,6 +31,9 @@ pub struct BookingPage {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BookingView {
     pub booking: BookingOut,
+    /// Its start and end on its resource's wall clock.
+    pub start: ZonedTime,
+    pub end: ZonedTime,
     /// A seat on another resource or at other times than its class (made before seats took
     /// their class's place).
     pub out_of_place: bool,
@@ -101,6 +105,13 @@ pub async fn list_resources(app: String) -> PanelResult<Vec<ResourceOut>> {
     Ok(crate::store::bookings::list_resources(&st.db, app.id).await?)
 }
 
+/// Every IANA time zone with its UTC offset today, for the resource form's searchable list.
+#[server(prefix = "/api", endpoint = "time_zones")]
+pub async fn time_zones() -> PanelResult<Vec<(String, String)>> {
+    crate::panel::user().await?;
+    Ok(crate::domain::zone::all_zones())
+}
+
 #[server(prefix = "/api", endpoint = "create_resource")]
 pub async fn create_resource(
     app: String,
@@ -125,7 +136,8 @@ pub async fn create_resource(
     Ok(out)
 }
 
-/// Creates a booking from the panel's form; times are `datetime-local` values read as UTC.
+/// Creates a booking from the panel's form; times are `datetime-local` values on the wall clock
+/// of the resource's time zone.
 #[server(prefix = "/api", endpoint = "create_booking")]
 #[allow(clippy::too_many_arguments)]
 pub async fn create_booking(
@@ -141,18 +153,28 @@ pub async fn create_booking(
     #[server(default)] max_seats: String,
     #[server(default)] owner_booking_id: String,
 ) -> PanelResult<String> {
+    use crate::domain::{booking::rfc3339, zone};
     use crate::engine::check::{check_booking, BookingIn, CustomerIn, RelatedIn, SettingsIn};
     use crate::engine::Actor;
     use crate::panel;
     let (st, user, app) = panel::user_and_app(&app).await?;
-    let utc = |s: &str| {
-        let s = s.trim();
-        match s.len() {
-            16 => format!("{s}:00Z"),
-            19 => format!("{s}Z"),
-            _ => s.to_string(),
-        }
+    // The resource's zone; an unknown resource is the engine's to refuse, by its field.
+    let zone_name = {
+        let mut conn = st.db.acquire().await?;
+        crate::store::bookings::resource(&mut conn, app.id, resource_id.trim())
+            .await?
+            .map(|r| r.timezone)
+            .unwrap_or_else(|| "UTC".into())
     };
+    let instant = |s: &str, field: &str| -> PanelResult<Option<String>> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        zone::from_local(s, &zone_name)
+            .map(|ms| Some(rfc3339(ms)))
+            .map_err(|e| PanelError::field(field, e.message(s, &zone_name)))
+    };
+    let (start, end) = (instant(&start, "start")?, instant(&end, "end")?);
     let opt = |s: String| Some(s).filter(|s| !s.trim().is_empty());
     let max_seats = match max_seats.trim() {
         "" => None,
@@ -165,8 +187,8 @@ pub async fn create_booking(
         resource_id: opt(resource_id),
         graph: opt(graph),
         action: None,
-        start: Some(utc(&start)).filter(|s| !s.is_empty()),
-        end: Some(utc(&end)).filter(|s| !s.is_empty()),
+        start,
+        end,
         what: opt(what),
         where_: opt(r#where),
         customer: has_customer.then(|| CustomerIn {
@@ -204,8 +226,11 @@ pub async fn get_booking(app: String, id: String) -> PanelResult<BookingView> {
     let out_of_place = !sb::seats_out_of_place(&mut conn, std::slice::from_ref(&b.id))
         .await?
         .is_empty();
+    let zone_name = sb::resource_timezone(&mut conn, &b.resource_id).await?;
     Ok(BookingView {
         booking: engine::booking_out(&mut conn, &b, Includes::ALL).await?,
+        start: crate::domain::zone::zoned(b.start_at, &zone_name),
+        end: crate::domain::zone::zoned(b.end_at, &zone_name),
         out_of_place,
     })
 }
@@ -452,6 +477,18 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
 fn NewResourceCard(action: ServerAction<CreateResource>, first: bool) -> impl IntoView {
     let slug = use_app_slug();
     let err = Signal::derive(move || action.value().get().and_then(Result::err));
+    let zones = Resource::new(|| (), |_| time_zones());
+    // The browser's zone is the likeliest answer: offered once the page knows it.
+    let zone = RwSignal::new(String::new());
+    if let Some(clock) = use_context::<Clock>() {
+        Effect::new(move |_| {
+            if let Some(z) = clock.browser_zone() {
+                if zone.get_untracked().is_empty() {
+                    zone.set(z);
+                }
+            }
+        });
+    }
     view! {
         <section class="card">
             <h2>"New resource"</h2>
@@ -465,10 +502,28 @@ fn NewResourceCard(action: ServerAction<CreateResource>, first: bool) -> impl In
             <ActionForm action attr:class="form inline">
                 <input type="hidden" name="app" prop:value=move || slug.get() />
                 <label>"Name" <input type="text" name="name" required maxlength="500" placeholder="Studio A" /></label>
-                <label>"Time zone" <input type="text" name="timezone" placeholder="UTC" /></label>
+                <label>
+                    "Time zone"
+                    <input type="text" name="timezone" list="time-zones" autocomplete="off" spellcheck="false"
+                        placeholder="UTC" aria-describedby="time-zone-hint"
+                        prop:value=move || zone.get() on:input=move |ev| zone.set(event_target_value(&ev)) />
+                </label>
+                <datalist id="time-zones">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            zones.await.unwrap_or_default().into_iter()
+                                .map(|(name, offset)| view! { <option value=name>{offset}</option> })
+                                .collect_view()
+                        })}
+                    </Transition>
+                </datalist>
                 <button type="submit" class="btn">"Create resource"</button>
             </ActionForm>
             <FormError err field="name" />
+            <p class="hint" id="time-zone-hint">
+                "The IANA zone of the resource's clock: type a city or region to search (Copenhagen, New_York). "
+                "Its bookings are entered and shown on that clock."
+            </p>
             <FormError err field="timezone" />
             <FormError err field="" />
         </section>
@@ -482,6 +537,20 @@ fn NewBookingCard(
 ) -> impl IntoView {
     let slug = use_app_slug();
     let err = Signal::derive(move || action.value().get().and_then(Result::err));
+    // Start and end are typed on the chosen resource's clock.
+    let zones: Vec<(String, String)> = resources
+        .iter()
+        .map(|r| (r.id.clone(), r.timezone.clone()))
+        .collect();
+    let resource = RwSignal::new(resources.first().map(|r| r.id.clone()).unwrap_or_default());
+    let zone = move || {
+        let id = resource.get();
+        zones
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, z)| z.clone())
+            .unwrap_or_else(|| "UTC".into())
+    };
     let graph = RwSignal::new("confirm_decline".to_string());
     let is_owner = move || graph.get() == "group_owner";
     let is_seat = move || graph.get().starts_with("group_customer");
@@ -492,7 +561,7 @@ fn NewBookingCard(
                 <input type="hidden" name="app" prop:value=move || slug.get() />
                 <label>
                     "Resource"
-                    <select name="resource_id">
+                    <select name="resource_id" on:change=move |ev| resource.set(event_target_value(&ev))>
                         {resources
                             .into_iter()
                             .map(|r| view! { <option value=r.id>{r.name}</option> })
@@ -510,8 +579,8 @@ fn NewBookingCard(
                 </label>
                 <label>"What" <input type="text" name="what" required maxlength="500" placeholder="Yoga class" /></label>
                 <label>"Where" <input type="text" name="where" maxlength="500" placeholder="Studio A" /></label>
-                <label>"Start (UTC)" <input type="datetime-local" name="start" required /></label>
-                <label>"End (UTC)" <input type="datetime-local" name="end" required /></label>
+                <label>"Start" <span class="zone">{zone.clone()}</span> <input type="datetime-local" name="start" required /></label>
+                <label>"End" <span class="zone">{zone}</span> <input type="datetime-local" name="end" required /></label>
                 <label>"Customer name" <input type="text" name="customer_name" maxlength="500" /></label>
                 <label>"Customer email" <input type="email" name="customer_email" /></label>
                 <Show when=is_owner>
@@ -553,7 +622,7 @@ pub fn BookingPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match booking.await {
                     Err(e) => view! { <EmptyState title="Booking not found"><p>{e.message}</p></EmptyState> }.into_any(),
-                    Ok(v) => view! { <BookingDetail b=v.booking out_of_place=v.out_of_place act err /> }.into_any(),
+                    Ok(v) => view! { <BookingDetail v act err /> }.into_any(),
                 }
             })}
         </Transition>
@@ -562,11 +631,16 @@ pub fn BookingPage() -> impl IntoView {
 
 #[component]
 fn BookingDetail(
-    b: BookingOut,
-    out_of_place: bool,
+    v: BookingView,
     act: ServerAction<ApplyBookingAction>,
     err: Signal<Option<crate::error::PanelError>>,
 ) -> impl IntoView {
+    let BookingView {
+        booking: b,
+        start,
+        end,
+        out_of_place,
+    } = v;
     let slug = use_app_slug();
     let event = b.event.clone();
     let customer = b.customers.clone().unwrap_or_default().into_iter().next();
@@ -590,9 +664,9 @@ fn BookingDetail(
                     <dt>"Graph"</dt>
                     <dd><code>{b.graph.clone()}</code></dd>
                     <dt>"Start"</dt>
-                    <dd>{short_time(&b.start)} " UTC"</dd>
+                    <dd data-testid="booking-start"><ZonedWhen t=start /></dd>
                     <dt>"End"</dt>
-                    <dd>{short_time(&b.end)} " UTC"</dd>
+                    <dd data-testid="booking-end"><ZonedWhen t=end /></dd>
                     <dt>"Where"</dt>
                     <dd>{event.as_ref().map(|e| e.where_.clone()).filter(|w| !w.is_empty()).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Customer"</dt>
@@ -662,7 +736,7 @@ fn BookingDetail(
                             .join(", ");
                         view! {
                             <li>
-                                <span class="tl-time">{short_time(&l.created_at)}</span>
+                                <span class="tl-time">{crate::domain::booking::parse_time(&l.created_at).map(|ms| view! { <When ms /> })}</span>
                                 <span class="tl-move">
                                     {l.from.clone().map(|f| view! { <span class=state_badge(&f)>{f.clone()}</span> " → " })}
                                     <span class=state_badge(&l.to)>{l.to.clone()}</span>

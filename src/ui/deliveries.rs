@@ -7,7 +7,9 @@ use crate::domain::graph::{Graph, State};
 use crate::domain::log::{LogFilter, LogPage, MessageDetail, MessageOut, STATUSES};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
-use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
+use crate::ui::widgets::{
+    copy_to_clipboard, delivery_badge, ClockSwitch, EmptyState, FormError, When,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -79,16 +81,6 @@ pub async fn redeliver(app: String, msg_id: String) -> PanelResult<MessageDetail
     get_message(app, msg_id).await
 }
 
-fn status_badge(status: &str) -> &'static str {
-    match status {
-        "delivered" => "badge ok",
-        "failed" => "badge danger",
-        "retrying" => "badge warn",
-        "held" => "badge muted",
-        _ => "badge accent",
-    }
-}
-
 fn ms_from_local(s: &str) -> i64 {
     crate::domain::booking::parse_time(&format!("{}:00Z", s.trim())).unwrap_or(0)
 }
@@ -126,6 +118,7 @@ pub fn DeliveriesPage() -> impl IntoView {
             <div class="page-head">
                 <h1>"Delivery log"</h1>
                 <div class="spacer"></div>
+                <ClockSwitch />
                 <button class="btn" aria-pressed=move || (!live.get()).to_string()
                     on:click=move |_| { live.update(|l| *l = !*l); if live.get_untracked() { tick.update(|t| *t += 1) } }>
                     <span class=move || if live.get() { "live-dot on" } else { "live-dot" }></span>
@@ -252,19 +245,14 @@ fn LogTable(page: LogPage) -> impl IntoView {
 fn LogRow(m: MessageOut, slug: String) -> impl IntoView {
     let href = format!("/apps/{slug}/deliveries/{}", m.msg_id);
     let booking = format!("/apps/{slug}/bookings/{}", m.booking_id);
-    let retry = (m.status == "retrying")
-        .then(|| {
-            m.next_attempt_at
-                .map(|t| format!("next {}", format_time(t)))
-        })
-        .flatten();
+    let retry = m.next_attempt_at.filter(|_| m.status == "retrying");
     view! {
         <tr data-msg=m.msg_id.clone()>
-            <td><A href=href.clone()>{format_time(m.created_at)}</A></td>
+            <td><A href=href.clone()><When ms=m.created_at /></A></td>
             <td>
-                <span class=status_badge(&m.status)>{m.status.clone()}</span>
+                <span class=delivery_badge(&m.status)>{m.status.clone()}</span>
                 {m.is_test.then(|| view! { " " <span class="badge">"test"</span> })}
-                {retry.map(|r| view! { <div class="hint">{r}</div> })}
+                {retry.map(|t| view! { <div class="hint">"next " <When ms=t /></div> })}
             </td>
             <td>{m.webhook_name.clone()}</td>
             <td><code>{format!("{} → {}", m.graph, m.state)}</code></td>
@@ -325,8 +313,9 @@ fn MessageView(
     view! {
         <div class="page-head">
             <h1><code>{m.msg_id.clone()}</code></h1>
-            <span class=status_badge(&m.status) data-testid="message-status">{m.status.clone()}</span>
+            <span class=delivery_badge(&m.status) data-testid="message-status">{m.status.clone()}</span>
             <div class="spacer"></div>
+            <ClockSwitch />
             <button class="btn primary" disabled=move || redeliver.pending().get()
                 on:click=move |_| { redeliver.dispatch(Redeliver { app: slug.get_untracked(), msg_id: msg_id.clone() }); }>
                 {move || if redeliver.pending().get() { "Sending…" } else { "Redeliver now" }}
@@ -346,9 +335,9 @@ fn MessageView(
                     view! { <A href=format!("/apps/{}/bookings/{}", slug.get_untracked(), m.booking_id)><code>{m.booking_id.clone()}</code></A> }.into_any()
                 }}</dd>
                 <dt>"Created"</dt>
-                <dd>{format_time(m.created_at)}</dd>
+                <dd><When ms=m.created_at /></dd>
                 <dt>"Attempts"</dt>
-                <dd>{m.attempts}{m.next_attempt_at.filter(|_| m.status == "retrying").map(|t| format!(" · next at {}", format_time(t)))}</dd>
+                <dd>{m.attempts}{m.next_attempt_at.filter(|_| m.status == "retrying").map(|t| view! { " · next at " <When ms=t /> })}</dd>
             </dl>
         </section>
         <section class="card">
@@ -380,7 +369,7 @@ fn MessageView(
                                             <span>{a.response_status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no response".into())}</span>
                                             <span class="muted">{format!("{} ms", a.duration_ms)}</span>
                                             <span class="badge">{a.trigger.as_str()}</span>
-                                            <span class="tl-time">{format_time(a.started_at)}</span>
+                                            <span class="tl-time"><When ms=a.started_at /></span>
                                         </summary>
                                         {a.error.clone().map(|e| view! { <p class="form-error">{e}</p> })}
                                         <div class="exchange">

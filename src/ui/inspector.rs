@@ -4,7 +4,7 @@
 
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
-use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
+use crate::ui::widgets::{copy_to_clipboard, ClockSwitch, EmptyState, FormError, When};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -462,6 +462,8 @@ pub fn BinPage() -> impl IntoView {
                         <div class="page-head">
                             <h2>{format!("Requests ({})", d.requests.len())}</h2>
                             <span class="hint">"newest first, live; the last 100 are kept"</span>
+                            <div class="spacer"></div>
+                            <ClockSwitch />
                         </div>
                         {if d.requests.is_empty() {
                             view! { <EmptyState title="Nothing received yet"><p>"Send a request to the URL above; it appears here at once."</p></EmptyState> }.into_any()
@@ -474,7 +476,7 @@ pub fn BinPage() -> impl IntoView {
                                                 <summary>
                                                     <span class="attempt-no">{r.method.clone()}</span>
                                                     <code>{r.path.clone()}</code>
-                                                    <span class="tl-time">{format_time(r.received_at)}</span>
+                                                    <span class="tl-time"><When ms=r.received_at /></span>
                                                     {match r.signature.clone() {
                                                         Some(Ok(())) => view! { <span class="badge ok">"signature valid"</span> }.into_any(),
                                                         Some(Err(e)) => view! { <span class="badge danger" title=e.clone()>{format!("signature invalid: {e}")}</span> }.into_any(),

@@ -44,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    widgets::Clock::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/bookhook.css" />
         <Title formatter=|t: String| if t.is_empty() { "bookhook".to_string() } else { format!("{t} · bookhook") } />

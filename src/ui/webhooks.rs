@@ -7,7 +7,7 @@ use crate::domain::subscription::{EventRef, SecretOut, WebhookOut};
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
 use crate::ui::snippets::{Snippet, SNIPPETS};
-use crate::ui::widgets::{copy_to_clipboard, format_time, EmptyState, FormError};
+use crate::ui::widgets::{copy_to_clipboard, delivery_badge, EmptyState, FormError, When};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
@@ -90,7 +90,13 @@ pub struct HealthOut {
     pub p50_ms: Option<i64>,
     pub p95_ms: Option<i64>,
     pub replay: Option<ReplayOut>,
+    /// The webhook's latest messages, newest first.
+    pub recent: Vec<crate::domain::log::MessageOut>,
 }
+
+/// How many of a webhook's latest messages its page lists.
+#[cfg(feature = "ssr")]
+const RECENT: i64 = 5;
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReplayOut {
@@ -117,6 +123,11 @@ pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
     } else {
         health::waiting(&st.db, &id).await?
     };
+    let only_this = crate::domain::log::LogFilter {
+        webhook: id.clone(),
+        ..Default::default()
+    };
+    let recent = crate::store::log::messages(&st.db, app.id, &only_this, None, RECENT).await?;
     let replay = replays::latest(&st.db, &id).await?.map(|r| ReplayOut {
         total: r.total,
         done: r.done,
@@ -139,6 +150,7 @@ pub async fn webhook_health(app: String, id: String) -> PanelResult<HealthOut> {
         p50_ms: figures.p50_ms,
         p95_ms: figures.p95_ms,
         replay,
+        recent,
     })
 }
 
@@ -442,18 +454,24 @@ pub fn WebhookPage() -> impl IntoView {
                                     }}
                                 </div>
                                 <WebhookForm initial=Some(w) />
-                                <TestEventCard id=id.clone() />
-                                <SecretCard id=id.clone() />
-                                <DeleteWebhookCard id />
+                                <TestEventCard id />
                             }
                             .into_any()
                         }
                     }
                 })}
             </Transition>
-            // Outside the webhook's Transition: its live refreshes must not re-render the form
+            // Outside the webhook's Transitions: its live refreshes must not re-render the form
             // someone is editing.
             {move || view! { <HealthCard id=id.get() /> }}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    hook.await.ok().map(|w| view! {
+                        <SecretCard id=w.id.clone() />
+                        <DeleteWebhookCard id=w.id />
+                    })
+                })}
+            </Transition>
         </DevModeGate>
     }
 }
@@ -529,7 +547,7 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
     view! {
         <form class="card form" on:submit=submit>
             <div class="form grid">
-                <label>
+                <label class="wide">
                     "Endpoint URL"
                     <input type="url" name="url" required placeholder="https://example.com/webhooks/bookings"
                         prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
@@ -707,7 +725,7 @@ fn HealthCard(id: String) -> impl IntoView {
                         let state = match h.state.as_str() {
                             "healthy" => view! { <span class="badge ok">"healthy"</span> }.into_any(),
                             "failing" => view! {
-                                <span class="badge warn">{format!("failing since {}", h.failing_since.map(format_time).unwrap_or_default())}</span>
+                                <span class="badge warn">"failing since " {h.failing_since.map(|t| view! { <When ms=t /> })}</span>
                             }.into_any(),
                             _ => view! {
                                 <span class="badge danger">{format!("disabled ({})", match h.disabled_reason.as_deref() {
@@ -719,6 +737,7 @@ fn HealthCard(id: String) -> impl IntoView {
                         };
                         let max = h.hours.iter().map(|(a, b)| a + b).max().unwrap_or(0).max(1);
                         let id2 = id.clone();
+                        let all_id = id.clone();
                         view! {
                             <div class="health-row">
                                 {state}
@@ -766,6 +785,25 @@ fn HealthCard(id: String) -> impl IntoView {
                                     replay.dispatch(ReplayFailed { app: slug.get_untracked(), id: id.clone(), since: since.get_untracked() });
                                 }>"Replay failed"</button>
                             </div>
+                            <h3>"Recent deliveries"</h3>
+                            {if h.recent.is_empty() {
+                                view! { <p class="muted">"No message yet: send a test event, or move a booking into a subscribed state."</p> }.into_any()
+                            } else {
+                                let s = slug.get_untracked();
+                                view! {
+                                    <ul class="recent" data-testid="recent">
+                                        {h.recent.into_iter().map(|m| view! {
+                                            <li>
+                                                <span class=delivery_badge(&m.status)>{m.status.clone()}</span>
+                                                " " <code>{format!("{} → {}", m.graph, m.state)}</code>
+                                                " " <span class="muted">{m.last_status_code.map(|c| format!("HTTP {c}")).unwrap_or_default()}</span>
+                                                " " <A href=format!("/apps/{s}/deliveries/{}", m.msg_id)><When ms=m.created_at /></A>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                    <p><A href=format!("/apps/{s}/deliveries?webhook={}", all_id)>"All deliveries of this webhook →"</A></p>
+                                }.into_any()
+                            }}
                         }.into_any()
                     })
                 }}

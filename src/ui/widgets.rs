@@ -1,6 +1,7 @@
-//! Small pieces shared by the pages: form errors, empty states, time formatting, and the
-//! browser's confirm and clipboard.
+//! Small pieces shared by the pages: form errors, empty states, times (in a resource's zone, or
+//! in the browser's zone with a remembered switch to UTC), and the browser's confirm and clipboard.
 
+use crate::domain::zone::{utc_text, ZonedTime};
 use crate::error::PanelError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +23,17 @@ pub fn FormError(
         <Show when=move || msg().is_some()>
             <p class="form-error" role="alert">{msg}</p>
         </Show>
+    }
+}
+
+/// The badge of a message's status as the delivery log shows it.
+pub fn delivery_badge(status: &str) -> &'static str {
+    match status {
+        "delivered" => "badge ok",
+        "failed" => "badge danger",
+        "retrying" => "badge warn",
+        "held" => "badge muted",
+        _ => "badge accent",
     }
 }
 
@@ -54,11 +66,145 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// `2026-11-28 07:28 UTC` from Unix milliseconds.
+/// `2026-11-28 07:28 UTC` from Unix milliseconds (for texts that are not shown as a [`When`]).
 pub fn format_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
+    utc_text(ms)
+}
+
+/// How the panel shows when things happened: in the browser's time zone (named), or in UTC when
+/// the person chose so (remembered in the browser). The server knows neither, so the page is
+/// rendered in UTC and switches to the browser's zone once hydrated.
+#[derive(Clone, Copy)]
+pub struct Clock {
+    zone: RwSignal<Option<String>>,
+    utc: RwSignal<bool>,
+}
+
+#[cfg(feature = "hydrate")]
+const CLOCK_KEY: &str = "bookhook.times";
+
+impl Clock {
+    /// Provides the clock to the whole panel; in the browser, reads its zone and the choice.
+    pub fn provide() {
+        let clock = Clock {
+            zone: RwSignal::new(None),
+            utc: RwSignal::new(false),
+        };
+        provide_context(clock);
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            clock.zone.set(browser::zone());
+            clock
+                .utc
+                .set(browser::stored(CLOCK_KEY).as_deref() == Some("utc"));
+        });
+    }
+
+    /// The zone times are shown in: the browser's, or `None` for UTC.
+    fn shown_zone(self) -> Option<String> {
+        if self.utc.get() {
+            None
+        } else {
+            self.zone.get()
+        }
+    }
+
+    /// The browser's zone, once the page runs in a browser.
+    pub fn browser_zone(self) -> Option<String> {
+        self.zone.get()
+    }
+
+    fn set_utc(self, utc: bool) {
+        self.utc.set(utc);
+        #[cfg(feature = "hydrate")]
+        browser::store(CLOCK_KEY, if utc { "utc" } else { "local" });
+    }
+}
+
+/// When something happened (Unix milliseconds): `2026-11-28 08:28 Europe/Copenhagen` in the
+/// browser's zone, or in UTC; the UTC time on hover.
+#[component]
+pub fn When(ms: i64) -> impl IntoView {
+    let clock = use_context::<Clock>();
+    let text = move || match clock.and_then(Clock::shown_zone) {
+        Some(zone) => format!("{} {zone}", browser::wall_clock(ms)),
+        None => utc_text(ms),
+    };
+    view! { <time datetime=crate::domain::booking::rfc3339(ms) title=utc_text(ms)>{text}</time> }
+}
+
+/// A booking time on its resource's wall clock, the zone named, the UTC time on hover.
+#[component]
+pub fn ZonedWhen(t: ZonedTime) -> impl IntoView {
+    view! {
+        <time datetime=t.iso title=t.utc>
+            {t.local} " " <span class="zone">{t.zone}</span>
+        </time>
+    }
+}
+
+/// Switches the times of the page between the browser's zone and UTC (remembered).
+#[component]
+pub fn ClockSwitch() -> impl IntoView {
+    let clock = expect_context::<Clock>();
+    let zone = move || clock.zone.get().unwrap_or_else(|| "UTC".into());
+    view! {
+        <div class="clock-switch">
+            <span class="muted" data-testid="times-in">
+                {move || format!("Times in {}", clock.shown_zone().unwrap_or_else(|| "UTC".into()))}
+            </span>
+            <button type="button" class="btn small" aria-pressed=move || clock.utc.get().to_string()
+                title=move || format!("Show times in UTC instead of {}", zone())
+                on:click=move |_| clock.set_utc(!clock.utc.get_untracked())>
+                "Show times in UTC"
+            </button>
+        </div>
+    }
+}
+
+/// The browser's side of the clock: its zone, its wall clock, and what it remembers.
+#[cfg(feature = "hydrate")]
+mod browser {
+    use wasm_bindgen::JsValue;
+
+    /// The browser's IANA zone, e.g. `Europe/Copenhagen`.
+    pub fn zone() -> Option<String> {
+        let f = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&f.resolved_options(), &JsValue::from_str("timeZone"))
+            .ok()
+            .and_then(|v| v.as_string())
+    }
+
+    /// `2026-11-28 08:28`: `ms` on the browser's wall clock (its offset at that instant).
+    pub fn wall_clock(ms: i64) -> String {
+        let minutes_west = js_sys::Date::new(&JsValue::from_f64(ms as f64)).get_timezone_offset();
+        let local = ms - (minutes_west as i64) * 60_000;
+        chrono::DateTime::from_timestamp_millis(local)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn stored(key: &str) -> Option<String> {
+        storage()?.get_item(key).ok()?
+    }
+
+    pub fn store(key: &str, value: &str) {
+        if let Some(s) = storage() {
+            let _ = s.set_item(key, value);
+        }
+    }
+}
+
+/// Where there is no browser, there is no browser zone: times stay in UTC.
+#[cfg(not(feature = "hydrate"))]
+mod browser {
+    pub fn wall_clock(ms: i64) -> String {
+        super::utc_text(ms)
+    }
 }
 
 /// Asks the person to confirm (the browser's dialog); always yes where there is no browser.

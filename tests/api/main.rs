@@ -20,3 +20,4 @@ mod receiver;
 mod snippets;
 mod soak;
 mod webhooks;
+mod zones;

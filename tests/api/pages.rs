@@ -28,6 +28,7 @@ pub const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
         &[("app", "demo"), ("graph", ""), ("state", ""), ("page", "1")],
     ),
     ("list_resources", &[("app", "demo")]),
+    ("time_zones", &[]),
     (
         "create_resource",
         &[("app", "demo"), ("name", "Room"), ("timezone", "")],
