@@ -28,6 +28,8 @@ test('a booking typed at 10:00 for a studio in Copenhagen is 09:00Z in the API; 
   await resourceForm.getByRole('button', { name: 'Create resource' }).click();
   await expect(page.getByRole('alert')).toContainText('IANA time zone');
   await zone.fill('Europe/Copenhagen');
+  // Close the list of suggestions the browser opened under the field.
+  await zone.press('Escape');
   await resourceForm.getByRole('button', { name: 'Create resource' }).click();
 
   const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });

@@ -306,7 +306,15 @@ pub fn BookingsPage() -> impl IntoView {
     let create_resource = ServerAction::<CreateResource>::new();
     let create = ServerAction::<CreateBooking>::new();
     let resources = Resource::new(
-        move || (slug.get(), create_resource.version().get()),
+        // Only a resource made refreshes the list: a refused one keeps the form as it was typed.
+        move || {
+            let made = create_resource.value().with(|v| {
+                v.as_ref()
+                    .and_then(|r| r.as_ref().ok())
+                    .map(|r| r.id.clone())
+            });
+            (slug.get(), made)
+        },
         |(s, _)| list_resources(s),
     );
     let bookings = Resource::new(
@@ -477,7 +485,16 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
 fn NewResourceCard(action: ServerAction<CreateResource>, first: bool) -> impl IntoView {
     let slug = use_app_slug();
     let err = Signal::derive(move || action.value().get().and_then(Result::err));
-    let zones = Resource::new(|| (), |_| time_zones());
+    // The list of zones is fetched by the browser once the page runs (without JavaScript the
+    // field is plain text, checked by the server), so the page itself stays small.
+    let zones = RwSignal::new(Vec::<(String, String)>::new());
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = time_zones().await {
+                zones.set(list);
+            }
+        });
+    });
     // The browser's zone is the likeliest answer: offered once the page knows it.
     let zone = RwSignal::new(String::new());
     if let Some(clock) = use_context::<Clock>() {
@@ -508,18 +525,14 @@ fn NewResourceCard(action: ServerAction<CreateResource>, first: bool) -> impl In
                         placeholder="UTC" aria-describedby="time-zone-hint"
                         prop:value=move || zone.get() on:input=move |ev| zone.set(event_target_value(&ev)) />
                 </label>
-                <datalist id="time-zones">
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            zones.await.unwrap_or_default().into_iter()
-                                .map(|(name, offset)| view! { <option value=name>{offset}</option> })
-                                .collect_view()
-                        })}
-                    </Transition>
-                </datalist>
                 <button type="submit" class="btn">"Create resource"</button>
             </ActionForm>
             <FormError err field="name" />
+            <datalist id="time-zones">
+                {move || zones.get().into_iter()
+                    .map(|(name, offset)| view! { <option value=name label=offset></option> })
+                    .collect_view()}
+            </datalist>
             <p class="hint" id="time-zone-hint">
                 "The IANA zone of the resource's clock: type a city or region to search (Copenhagen, New_York). "
                 "Its bookings are entered and shown on that clock."
