@@ -349,7 +349,7 @@ fn MessageView(
                     move |_| { copy_to_clipboard(&p); copied.set(true); }
                 }>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
             </div>
-            <pre class="code" data-testid="payload">{payload.clone()}</pre>
+            <pre class="code" data-testid="payload" tabindex="0">{payload.clone()}</pre>
         </section>
         <section class="card">
             <h2>"Attempts"</h2>
@@ -382,7 +382,7 @@ fn MessageView(
                                             <div>
                                                 <h3>"Response"</h3>
                                                 <HeaderTable headers=a.response_headers.clone() />
-                                                <pre class="code small">{a.response_body.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| "(empty)".into())}</pre>
+                                                <pre class="code small" tabindex="0">{a.response_body.clone().filter(|b| !b.is_empty()).unwrap_or_else(|| "(empty)".into())}</pre>
                                             </div>
                                         </div>
                                     </details>

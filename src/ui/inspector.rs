@@ -492,7 +492,7 @@ pub fn BinPage() -> impl IntoView {
                                                     </div>
                                                     <div>
                                                         <h3>{if r.truncated { "Body (first 256 KB)" } else { "Body" }}</h3>
-                                                        <pre class="code small">{r.body.clone()}</pre>
+                                                        <pre class="code small" tabindex="0">{r.body.clone()}</pre>
                                                     </div>
                                                 </div>
                                             </details>

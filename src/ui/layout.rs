@@ -163,14 +163,16 @@ fn AppSwitcher(apps: Vec<AppSummary>, current: AppSummary) -> impl IntoView {
     let current_slug = current.slug.clone();
     view! {
         <details class="dropdown app-switcher" prop:open=move || open.get()>
+            // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
             <summary
-                aria-label="Switch app"
+                aria-label=format!("Switch app: {} {}", current.name, current.slug)
                 on:click=move |ev| {
                     ev.prevent_default();
                     open.update(|o| *o = !*o);
                 }
             >
                 <span class="app-name">{current.name.clone()}</span>
+                " "
                 <span class="app-slug">{current.slug.clone()}</span>
             </summary>
             <div class="menu">
@@ -228,13 +230,14 @@ fn ProfileMenu(email: String) -> impl IntoView {
     view! {
         <details class="dropdown profile" prop:open=move || open.get()>
             <summary
-                aria-label="Profile"
+                aria-label=format!("Profile: {email}")
                 on:click=move |ev| {
                     ev.prevent_default();
                     open.update(|o| *o = !*o);
                 }
             >
-                <span class="avatar">{initial.to_string()}</span>
+                // The initial is drawn by CSS, so the visible text is the email, as the name says.
+                <span class="avatar" aria-hidden="true" data-initial=initial.to_string()></span>
                 <span class="profile-email">{email.clone()}</span>
             </summary>
             <div class="menu menu-right">

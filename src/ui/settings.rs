@@ -5,7 +5,7 @@
 use crate::error::PanelError;
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, PanelInfo};
-use crate::ui::widgets::{confirm, copy_to_clipboard, format_time, FormError};
+use crate::ui::widgets::{confirm, copy_to_clipboard, format_time, FormError, When};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -305,7 +305,7 @@ fn KeyTable(
                         <th>"Created"</th>
                         <th>"Last used"</th>
                         <th>"Status"</th>
-                        <th></th>
+                        <th><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -320,8 +320,11 @@ fn KeyTable(
                                     <td>
                                         <code>{format!("{}_api_key_…{}", k.mode, k.hint)}</code>
                                     </td>
-                                    <td>{format_time(k.created_at)}</td>
-                                    <td>{k.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                                    <td><When ms=k.created_at /></td>
+                                    <td>{match k.last_used_at {
+                                        Some(t) => view! { <When ms=t /> }.into_any(),
+                                        None => "never".into_any(),
+                                    }}</td>
                                     <td>
                                         {match k.revoked_at {
                                             None => view! { <span class="badge ok">"active"</span> }.into_any(),

@@ -971,7 +971,7 @@ fn VerifySnippets(secret: Signal<Option<String>>) -> impl IntoView {
             <button class="btn small copy" on:click=move |_| { copy_to_clipboard(&text()); copied.set(true); }>
                 {move || if copied.get() { "Copied" } else { "Copy" }}
             </button>
-            <pre data-testid="snippet"><code>{text}</code></pre>
+            <pre data-testid="snippet" tabindex="0"><code>{text}</code></pre>
         </div>
     }
 }
