@@ -67,7 +67,14 @@ impl PanelError {
         (self.field.as_deref() == Some(field)).then(|| self.message.clone())
     }
 
+    /// The error's status on the response, except for a plain form post (JavaScript off): that
+    /// one is answered with server_fn's redirect back to the form, the error in its address, for
+    /// the page to show, and a status here would replace the redirect.
     fn set_response_status(&self) {
+        #[cfg(feature = "ssr")]
+        if plain_form_post() {
+            return;
+        }
         #[cfg(feature = "ssr")]
         if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             res.set_status(
@@ -76,6 +83,17 @@ impl PanelError {
             );
         }
     }
+}
+
+/// Whether the request being answered is a form the browser posted itself (it accepts HTML).
+#[cfg(feature = "ssr")]
+fn plain_form_post() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
 }
 
 #[cfg(feature = "ssr")]

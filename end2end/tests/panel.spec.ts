@@ -139,7 +139,7 @@ test('a confirm_decline booking is created and confirmed in the panel', async ({
   await expect(page.getByRole('heading', { name: 'New resource' })).toBeVisible();
   await page.locator('input[name="name"]').fill('Studio A');
   await page.getByRole('button', { name: 'Create resource' }).click();
-  await page.getByRole('button', { name: 'New booking' }).click();
+  await page.getByRole('link', { name: 'New booking' }).click();
   const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
   await form.getByLabel('Graph').selectOption('confirm_decline');
   await form.getByLabel('What').fill('Intro session');
@@ -264,7 +264,7 @@ test('the seed story: a bin, a webhook to it, a booking confirmed, the delivery 
 
   await page.goto('/apps/demo/bookings');
   await waitForHydration(page);
-  await page.getByRole('button', { name: 'New booking' }).click();
+  await page.getByRole('link', { name: 'New booking' }).click();
   const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
   await form.getByLabel('Graph').selectOption('confirm_decline');
   await form.getByLabel('What').fill('Seed session');

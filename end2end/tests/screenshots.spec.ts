@@ -45,7 +45,7 @@ test('panel screenshots', async ({ page }) => {
   for (const [graph, what, action] of graphs) {
     await page.goto('/apps/demo/bookings');
     await hydrated(page);
-    await page.getByRole('button', { name: 'New booking' }).click();
+    await page.getByRole('link', { name: 'New booking' }).click();
     const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
     await form.getByLabel('Graph').selectOption(graph);
     await form.getByLabel('What').fill(what);

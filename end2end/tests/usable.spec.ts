@@ -47,7 +47,7 @@ test('every page passes axe-core with no serious or critical violation', async (
 
   await page.goto(`${base}/bookings`);
   await waitForHydration(page);
-  await page.getByRole('button', { name: 'New booking' }).click();
+  await page.getByRole('link', { name: 'New booking' }).click();
   const resourceForm = page.locator('form', { has: page.getByRole('button', { name: 'Create resource' }) });
   await resourceForm.locator('input[name="name"]').fill('Axe room');
   await resourceForm.getByLabel('Time zone').fill('Europe/Copenhagen');
@@ -105,4 +105,74 @@ test('every page passes axe-core with no serious or critical violation', async (
   await anon2.close();
 
   expect(found, found.join('\n')).toEqual([]);
+});
+
+test('the main forms work with JavaScript off: sign in, new booking, its actions, new webhook', async ({ page, browser }) => {
+  // Developer Mode is an account setting: turn it on with JavaScript, then work without.
+  await signIn(page);
+  await developerModeOn(page);
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const p = await ctx.newPage();
+
+  await p.goto('/login');
+  await p.getByLabel('Email').fill('ada@example.com');
+  await p.getByLabel('Password').fill('not the password');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await expect(p.getByRole('alert')).toHaveText('Incorrect email or password.');
+  await p.getByLabel('Email').fill('ada@example.com');
+  await p.getByLabel('Password').fill('correct horse battery');
+  await p.getByRole('button', { name: 'Sign in' }).click();
+  await expect(p).toHaveURL(/\/apps\/[^/]+\/bookings$/);
+  const base = p.url().replace(/\/bookings$/, '');
+
+  // A resource and a booking, through the forms the server renders.
+  await p.getByRole('link', { name: 'New booking' }).click();
+  await expect(p).toHaveURL(/\?new$/);
+  const resourceForm = p.locator('form', { has: p.getByRole('button', { name: 'Create resource' }) });
+  await resourceForm.locator('input[name="name"]').fill('No-script room');
+  await resourceForm.getByLabel('Time zone').fill('Europe/Oslo');
+  await resourceForm.getByRole('button', { name: 'Create resource' }).click();
+  const form = p.locator('form', { has: p.getByRole('button', { name: 'Create booking' }) });
+  await form.getByLabel('Resource').selectOption({ label: 'No-script room' });
+  await form.getByLabel('Graph').selectOption('confirm_decline');
+  await form.getByLabel('What').fill('Quiet session');
+  await form.getByLabel('Customer name').fill('Ada Lovelace');
+  await form.getByLabel('Customer email').fill('ada.nojs@example.org');
+  // An end before the start comes back as a message by the form.
+  await form.getByLabel('Start', { exact: false }).fill('2030-06-01T10:00');
+  await form.getByLabel('End', { exact: false }).fill('2030-06-01T09:00');
+  await form.getByRole('button', { name: 'Create booking' }).click();
+  await expect(p.getByRole('alert')).toContainText('end');
+  const again = p.locator('form', { has: p.getByRole('button', { name: 'Create booking' }) });
+  await again.getByLabel('Resource').selectOption({ label: 'No-script room' });
+  await again.getByLabel('Graph').selectOption('confirm_decline');
+  await again.getByLabel('What').fill('Quiet session');
+  await again.getByLabel('Customer name').fill('Ada Lovelace');
+  await again.getByLabel('Customer email').fill('ada.nojs@example.org');
+  await again.getByLabel('Start', { exact: false }).fill('2030-06-01T10:00');
+  await again.getByLabel('End', { exact: false }).fill('2030-06-01T11:00');
+  await again.getByRole('button', { name: 'Create booking' }).click();
+  await expect(p).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
+  await expect(p.getByTestId('booking-state')).toHaveText('tentative');
+  await expect(p.getByTestId('booking-start')).toHaveText('2030-06-01 10:00 Europe/Oslo');
+  await p.getByRole('button', { name: 'confirm', exact: true }).click();
+  await expect(p.getByTestId('booking-state')).toHaveText('confirmed');
+
+  // A webhook through the matrix: a refused URL comes back as a message, then it is made.
+  await p.goto(`${base}/webhooks/new`);
+  await p.getByLabel('Endpoint URL').fill('http://169.254.169.254/latest');
+  await p.getByLabel('confirm_decline confirmed').check();
+  await p.getByRole('button', { name: 'Create webhook' }).click();
+  await expect(p.getByRole('alert')).toContainText('cloud metadata');
+  await p.getByLabel('Endpoint URL').fill('https://hooks.example.com/no-script');
+  await p.getByLabel('confirm_decline confirmed').check();
+  await p.getByLabel('instant confirmed').check();
+  await p.getByRole('button', { name: 'Create webhook' }).click();
+  await expect(p).toHaveURL(/\/webhooks\/[^/]+$/);
+  await expect(p.getByLabel('Endpoint URL')).toHaveValue('https://hooks.example.com/no-script');
+  await expect(p.getByLabel('confirm_decline confirmed')).toBeChecked();
+  await expect(p.getByLabel('instant confirmed')).toBeChecked();
+  await expect(p.getByLabel('confirm_decline declined')).not.toBeChecked();
+  await expect(p.getByRole('switch', { name: 'Enabled' })).toBeChecked();
+  await ctx.close();
 });

@@ -9,14 +9,14 @@ test.use({ timezoneId: 'America/New_York' });
 const STUDIO = `Copenhagen studio ${Date.now()}`;
 
 async function bookingForm(page: Page) {
-  await page.getByRole('button', { name: 'New booking' }).click();
+  await page.getByRole('link', { name: 'New booking' }).click();
   return page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
 }
 
 test('a booking typed at 10:00 for a studio in Copenhagen is 09:00Z in the API; DST edges get a message', async ({ page, request }) => {
   await signIn(page);
   const slug = page.url().match(/\/apps\/([^/]+)\/bookings/)![1];
-  await page.getByRole('button', { name: 'New booking' }).click();
+  await page.getByRole('link', { name: 'New booking' }).click();
 
   // The zone field offers the browser's zone, searchable among every IANA zone.
   const resourceForm = page.locator('form', { has: page.getByRole('button', { name: 'Create resource' }) });

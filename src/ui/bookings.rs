@@ -329,15 +329,17 @@ pub fn BookingsPage() -> impl IntoView {
         },
         |(s, g, st, p, _)| list_bookings(s, g, st, p),
     );
-    let show_new = RwSignal::new(false);
+    // The new-booking forms open with `?new` in the address, so the link works without JavaScript.
+    let show_new = Signal::derive(move || query.read().get("new").is_some());
     view! {
         <Title text="Bookings" />
         <div class="page-head">
             <h1>"Bookings"</h1>
             <div class="spacer"></div>
-            <button class="btn primary" on:click=move |_| show_new.update(|v| *v = !*v)>
+            <A href=move || if show_new.get() { "?".to_string() } else { "?new".to_string() }
+                attr:class="btn primary" attr:aria-expanded=move || show_new.get().to_string()>
                 "New booking"
-            </button>
+            </A>
         </div>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -517,7 +519,7 @@ fn NewResourceCard(action: ServerAction<CreateResource>, first: bool) -> impl In
                 }}
             </p>
             <ActionForm action attr:class="form inline">
-                <input type="hidden" name="app" prop:value=move || slug.get() />
+                <input type="hidden" name="app" value=move || slug.get() />
                 <label>"Name" <input type="text" name="name" required maxlength="500" placeholder="Studio A" /></label>
                 <label>
                     "Time zone"
@@ -571,7 +573,7 @@ fn NewBookingCard(
         <section class="card">
             <h2>"New booking"</h2>
             <ActionForm action attr:class="form grid">
-                <input type="hidden" name="app" prop:value=move || slug.get() />
+                <input type="hidden" name="app" value=move || slug.get() />
                 <label>
                     "Resource"
                     <select name="resource_id" on:change=move |ev| resource.set(event_target_value(&ev))>
@@ -716,7 +718,7 @@ fn BookingDetail(
                             let danger = a.starts_with("cancel") || a == "decline";
                             view! {
                                 <ActionForm action=act attr:class="form inline action-form">
-                                    <input type="hidden" name="app" prop:value=move || slug.get() />
+                                    <input type="hidden" name="app" value=move || slug.get() />
                                     <input type="hidden" name="id" value=id.clone() />
                                     <input type="hidden" name="action" value=a.clone() />
                                     {extra.map(|(name, placeholder)| view! {

@@ -345,7 +345,7 @@ pub fn InspectorPage() -> impl IntoView {
                     "and time. Point a webhook at it to see exactly what bookhook sends, and whether its signature verifies."
                 </p>
                 <ActionForm action=create attr:class="form inline">
-                    <input type="hidden" name="app" prop:value=move || slug.get() />
+                    <input type="hidden" name="app" value=move || slug.get() />
                     <label>"Name" <input type="text" name="name" maxlength="100" placeholder="Request bin" /></label>
                     <button type="submit" class="btn primary">"Create bin"</button>
                 </ActionForm>

@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -48,22 +48,24 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/bookhook.css" />
         <Title formatter=|t: String| if t.is_empty() { "bookhook".to_string() } else { format!("{t} · bookhook") } />
+        // Pages are sent whole, once their data is read (SsrMode::Async), not streamed with
+        // placeholders that only JavaScript fills in: the panel's forms work without JavaScript.
         <Router>
             <Routes fallback=|| view! { <widgets::NotFound /> }>
-                <Route path=path!("/setup") view=auth::SetupPage />
-                <Route path=path!("/login") view=auth::LoginPage />
-                <ParentRoute path=path!("/apps/:app") view=layout::PanelLayout>
-                    <Route path=path!("bookings") view=bookings::BookingsPage />
-                    <Route path=path!("bookings/:id") view=bookings::BookingPage />
-                    <Route path=path!("webhooks") view=webhooks::WebhooksPage />
-                    <Route path=path!("webhooks/new") view=webhooks::NewWebhookPage />
-                    <Route path=path!("webhooks/:id") view=webhooks::WebhookPage />
-                    <Route path=path!("deliveries") view=deliveries::DeliveriesPage />
-                    <Route path=path!("deliveries/:msg") view=deliveries::MessagePage />
-                    <Route path=path!("inspector") view=inspector::InspectorPage />
-                    <Route path=path!("inspector/:bin") view=inspector::BinPage />
-                    <Route path=path!("reference") view=reference::ReferencePage />
-                    <Route path=path!("settings") view=settings::SettingsPage />
+                <Route path=path!("/setup") ssr=SsrMode::Async view=auth::SetupPage />
+                <Route path=path!("/login") ssr=SsrMode::Async view=auth::LoginPage />
+                <ParentRoute path=path!("/apps/:app") ssr=SsrMode::Async view=layout::PanelLayout>
+                    <Route path=path!("bookings") ssr=SsrMode::Async view=bookings::BookingsPage />
+                    <Route path=path!("bookings/:id") ssr=SsrMode::Async view=bookings::BookingPage />
+                    <Route path=path!("webhooks") ssr=SsrMode::Async view=webhooks::WebhooksPage />
+                    <Route path=path!("webhooks/new") ssr=SsrMode::Async view=webhooks::NewWebhookPage />
+                    <Route path=path!("webhooks/:id") ssr=SsrMode::Async view=webhooks::WebhookPage />
+                    <Route path=path!("deliveries") ssr=SsrMode::Async view=deliveries::DeliveriesPage />
+                    <Route path=path!("deliveries/:msg") ssr=SsrMode::Async view=deliveries::MessagePage />
+                    <Route path=path!("inspector") ssr=SsrMode::Async view=inspector::InspectorPage />
+                    <Route path=path!("inspector/:bin") ssr=SsrMode::Async view=inspector::BinPage />
+                    <Route path=path!("reference") ssr=SsrMode::Async view=reference::ReferencePage />
+                    <Route path=path!("settings") ssr=SsrMode::Async view=settings::SettingsPage />
                 </ParentRoute>
             </Routes>
         </Router>

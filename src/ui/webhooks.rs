@@ -76,6 +76,51 @@ pub async fn save_webhook(
     Ok(h.out(None))
 }
 
+/// The webhook form as a browser posts it without JavaScript: the same fields, the matrix as
+/// `events[]=graph:state`, the same checks as [`save_webhook`]; then the webhook's page.
+#[server(prefix = "/api", endpoint = "save_webhook_form")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_webhook_form(
+    app: String,
+    #[server(default)] id: String,
+    #[server(default)] name: String,
+    #[server(default)] description: String,
+    #[server(default)] url: String,
+    #[server(default)] enabled: Option<String>,
+    #[server(default)] payload_format: String,
+    #[server(default)] events: Vec<String>,
+) -> PanelResult<WebhookOut> {
+    use crate::error::PanelError;
+    // Who asks comes before what they sent (401, 404, then the fields).
+    crate::panel::user_and_app(&app).await?;
+    let payload_format = PayloadFormat::parse(&payload_format)
+        .map_err(|e| PanelError::field("payload_format", e.to_string()))?;
+    let events = events
+        .iter()
+        .map(|e| match e.split_once(':') {
+            Some((graph, state)) => Ok(EventRef {
+                graph: graph.to_string(),
+                state: state.to_string(),
+            }),
+            None => Err(PanelError::field(
+                "events",
+                format!("'{e}' is not a graph:state pair."),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let fields = WebhookFields {
+        name,
+        description,
+        url,
+        enabled: enabled.is_some(),
+        events,
+        payload_format,
+    };
+    let out = save_webhook(app.clone(), id, fields).await?;
+    leptos_axum::redirect(&format!("/apps/{app}/webhooks/{}", out.id));
+    Ok(out)
+}
+
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HealthOut {
     /// `healthy`, `failing` (since `failing_since`) or `disabled` (`disabled_reason`).
@@ -497,6 +542,7 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
         updated_at: String::new(),
     });
     let id = w.id.clone();
+    let id_field = w.id.clone();
     let name = RwSignal::new(w.name.clone());
     let url = RwSignal::new(w.url.clone());
     let description = RwSignal::new(w.description.clone());
@@ -509,7 +555,14 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
             .collect::<BTreeSet<_>>(),
     );
     let save = ServerAction::<SaveWebhook>::new();
-    let err = Signal::derive(move || save.value().get().and_then(Result::err));
+    // Without JavaScript the browser posts the form itself; its error comes back in the address.
+    let posted = ServerAction::<SaveWebhookForm>::new();
+    let err = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| posted.value().get().and_then(Result::err))
+    });
     let saved = RwSignal::new(false);
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -545,17 +598,19 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
         });
     };
     view! {
-        <form class="card form" on:submit=submit>
+        <form class="card form" method="post" action="/api/save_webhook_form" on:submit=submit>
+            <input type="hidden" name="app" value=move || slug.get() />
+            <input type="hidden" name="id" value=id_field />
             <div class="form grid">
                 <label class="wide">
                     "Endpoint URL"
                     <input type="url" name="url" required placeholder="https://example.com/webhooks/bookings"
-                        prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
+                        value=url.get_untracked() prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
                 </label>
                 <label>
                     "Name"
                     <input type="text" name="name" maxlength="100" placeholder="from the URL's host"
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                        value=name.get_untracked() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 </label>
             </div>
             <FormError err field="url" />
@@ -563,7 +618,7 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
             <label>
                 "Description"
                 <textarea name="description" rows="2" maxlength="1000" placeholder="What this endpoint does with bookings"
-                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))>{description.get_untracked()}</textarea>
             </label>
             <FormError err field="description" />
             <label>
@@ -586,7 +641,7 @@ fn WebhookForm(initial: Option<WebhookOut>) -> impl IntoView {
             <FormError err field="payload_format" />
             <label class="switch">
                 <input type="checkbox" role="switch" name="enabled"
-                    prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev)) />
+                    checked=enabled.get_untracked() prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev)) />
                 <span class="switch-track" aria-hidden="true"></span>
                 <span>"Enabled"</span>
             </label>
@@ -651,7 +706,8 @@ fn MatrixRow(graph: Graph, selected: RwSignal<BTreeSet<(String, String)>>) -> im
                     let key2 = key.clone();
                     view! {
                         <label class="chip">
-                            <input type="checkbox" name="events" value=format!("{}:{}", key.0, key.1)
+                            <input type="checkbox" name="events[]" value=format!("{}:{}", key.0, key.1)
+                                checked=selected.read_untracked().contains(&key)
                                 aria-label=format!("{} {}", key.0, key.1)
                                 prop:checked=move || selected.read().contains(&key)
                                 on:change=move |ev| {

@@ -51,6 +51,15 @@ pub const SERVER_FNS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("list_webhooks", &[("app", "demo")]),
     ("get_webhook", &[("app", "demo"), ("id", "x")]),
+    (
+        "save_webhook_form",
+        &[
+            ("app", "demo"),
+            ("url", "https://example.com/hook"),
+            ("payload_format", "bookhook"),
+            ("events[]", "instant:confirmed"),
+        ],
+    ),
     ("delete_webhook", &[("app", "demo"), ("id", "x")]),
     ("reveal_webhook_secret", &[("app", "demo"), ("id", "x")]),
     ("rotate_webhook_secret", &[("app", "demo"), ("id", "x")]),
