@@ -69,164 +69,164 @@ fn minutes_text(m: i64) -> String {
 }
 
 #[cfg(feature = "ssr")]
-mod tz {
-    use super::{utc_text, LocalTimeError, ZonedTime};
-    use chrono::{LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
-    use chrono_tz::{OffsetComponents, Tz};
+use chrono::{LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+#[cfg(feature = "ssr")]
+use chrono_tz::{OffsetComponents, Tz};
 
-    /// Every IANA zone name chrono-tz knows, with its UTC offset now (`UTC+01:00`), for the
-    /// panel's searchable list.
-    pub fn all_zones() -> Vec<(String, String)> {
-        let now = Utc::now();
-        chrono_tz::TZ_VARIANTS
-            .iter()
-            .map(|tz| {
-                let secs = now.with_timezone(tz).offset().fix().local_minus_utc();
-                (tz.name().to_string(), offset_text(secs))
-            })
-            .collect()
-    }
+#[cfg(feature = "ssr")]
+/// Every IANA zone name chrono-tz knows, with its UTC offset now (`UTC+01:00`), for the
+/// panel's searchable list.
+pub fn all_zones() -> Vec<(String, String)> {
+    let now = Utc::now();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| {
+            let secs = now.with_timezone(tz).offset().fix().local_minus_utc();
+            (tz.name().to_string(), offset_text(secs))
+        })
+        .collect()
+}
 
-    fn offset_text(secs: i32) -> String {
-        let sign = if secs < 0 { '-' } else { '+' };
-        let m = secs.unsigned_abs() / 60;
-        format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
-    }
+#[cfg(feature = "ssr")]
+fn offset_text(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let m = secs.unsigned_abs() / 60;
+    format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
+}
 
-    /// The zone by name; an unknown or empty name reads as UTC (zones are checked when stored).
-    fn zone(name: &str) -> Tz {
-        name.parse().unwrap_or(Tz::UTC)
-    }
+#[cfg(feature = "ssr")]
+/// The zone by name; an unknown or empty name reads as UTC (zones are checked when stored).
+fn zone(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
+}
 
-    /// `ms` on the wall clock of `zone`.
-    pub fn zoned(ms: i64, zone_name: &str) -> ZonedTime {
-        let tz = zone(zone_name);
-        let t = Utc
-            .timestamp_millis_opt(ms)
-            .single()
-            .unwrap_or_default()
-            .with_timezone(&tz);
-        ZonedTime {
-            local: t.format("%Y-%m-%d %H:%M").to_string(),
-            zone: tz.name().to_string(),
-            utc: utc_text(ms),
-            iso: crate::domain::booking::rfc3339(ms),
-            input: t.format("%Y-%m-%dT%H:%M").to_string(),
-        }
-    }
-
-    /// The instant (Unix milliseconds) a `datetime-local` value means in `zone`.
-    pub fn from_local(local: &str, zone_name: &str) -> Result<i64, LocalTimeError> {
-        let s = local.trim();
-        let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
-            .map_err(|_| LocalTimeError::Malformed)?;
-        let tz = zone(zone_name);
-        match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) => Ok(t.timestamp_millis()),
-            LocalResult::Ambiguous(a, b) => {
-                let (a, b) = (a.timestamp_millis(), b.timestamp_millis());
-                Err(LocalTimeError::Repeated {
-                    first: utc_text(a.min(b)),
-                    second: utc_text(a.max(b)),
-                })
-            }
-            LocalResult::None => {
-                // The gap is the change of offset across the night.
-                let offset = |n: NaiveDateTime| {
-                    let t = tz.from_utc_datetime(&n);
-                    let o = t.offset();
-                    (o.base_utc_offset() + o.dst_offset()).num_minutes()
-                };
-                let day = chrono::Duration::hours(12);
-                Err(LocalTimeError::Skipped {
-                    skipped_minutes: (offset(naive + day) - offset(naive - day)).max(1),
-                })
-            }
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn a_copenhagen_wall_clock_time_is_an_hour_ahead_of_utc_in_winter() {
-            let ms = from_local("2030-01-10T10:00", "Europe/Copenhagen").unwrap();
-            assert_eq!(crate::domain::booking::rfc3339(ms), "2030-01-10T09:00:00Z");
-            let z = zoned(ms, "Europe/Copenhagen");
-            assert_eq!(z.local, "2030-01-10 10:00");
-            assert_eq!(z.utc, "2030-01-10 09:00 UTC");
-            assert_eq!(z.input, "2030-01-10T10:00");
-            assert_eq!(z.zone, "Europe/Copenhagen");
-        }
-
-        #[test]
-        fn the_spring_forward_gap_is_refused_with_its_length() {
-            // 2030-03-31: Copenhagen goes from 02:00 to 03:00.
-            let e = from_local("2030-03-31T02:30", "Europe/Copenhagen").unwrap_err();
-            assert_eq!(
-                e,
-                LocalTimeError::Skipped {
-                    skipped_minutes: 60
-                }
-            );
-            let m = e.message("2030-03-31T02:30", "Europe/Copenhagen");
-            assert!(
-                m.contains("2030-03-31 02:30 does not exist in Europe/Copenhagen"),
-                "{m}"
-            );
-            assert!(m.contains("an hour"), "{m}");
-            // Lord Howe Island moves by half an hour.
-            let e = from_local("2030-10-06T02:10", "Australia/Lord_Howe").unwrap_err();
-            assert_eq!(
-                e,
-                LocalTimeError::Skipped {
-                    skipped_minutes: 30
-                }
-            );
-        }
-
-        #[test]
-        fn the_fall_back_hour_is_refused_naming_both_instants() {
-            // 2030-10-27: Copenhagen goes from 03:00 back to 02:00.
-            let e = from_local("2030-10-27T02:30", "Europe/Copenhagen").unwrap_err();
-            assert_eq!(
-                e,
-                LocalTimeError::Repeated {
-                    first: "2030-10-27 00:30 UTC".into(),
-                    second: "2030-10-27 01:30 UTC".into()
-                }
-            );
-            assert!(e
-                .message("2030-10-27T02:30", "Europe/Copenhagen")
-                .contains("happens twice in Europe/Copenhagen"));
-        }
-
-        #[test]
-        fn malformed_times_and_unknown_zones() {
-            assert_eq!(
-                from_local("10:00", "UTC").unwrap_err(),
-                LocalTimeError::Malformed
-            );
-            assert_eq!(
-                from_local("2030-01-10T10:00:30", "").unwrap(),
-                crate::domain::booking::parse_time("2030-01-10T10:00:30Z").unwrap()
-            );
-        }
-
-        #[test]
-        fn the_zone_list_names_every_zone_with_its_offset() {
-            let all = all_zones();
-            assert!(all.len() > 400);
-            assert!(all.iter().any(|(n, _)| n == "Europe/Copenhagen"));
-            let utc = all.iter().find(|(n, _)| n == "UTC").unwrap();
-            assert_eq!(utc.1, "UTC+00:00");
-            let kolkata = all.iter().find(|(n, _)| n == "Asia/Kolkata").unwrap();
-            assert_eq!(kolkata.1, "UTC+05:30");
-        }
+#[cfg(feature = "ssr")]
+/// `ms` on the wall clock of `zone`.
+pub fn zoned(ms: i64, zone_name: &str) -> ZonedTime {
+    let tz = zone(zone_name);
+    let t = Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_default()
+        .with_timezone(&tz);
+    ZonedTime {
+        local: t.format("%Y-%m-%d %H:%M").to_string(),
+        zone: tz.name().to_string(),
+        utc: utc_text(ms),
+        iso: crate::domain::booking::rfc3339(ms),
+        input: t.format("%Y-%m-%dT%H:%M").to_string(),
     }
 }
 
 #[cfg(feature = "ssr")]
-pub use tz::{all_zones, from_local, zoned};
+/// The instant (Unix milliseconds) a `datetime-local` value means in `zone`.
+pub fn from_local(local: &str, zone_name: &str) -> Result<i64, LocalTimeError> {
+    let s = local.trim();
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| LocalTimeError::Malformed)?;
+    let tz = zone(zone_name);
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.timestamp_millis()),
+        LocalResult::Ambiguous(a, b) => {
+            let (a, b) = (a.timestamp_millis(), b.timestamp_millis());
+            Err(LocalTimeError::Repeated {
+                first: utc_text(a.min(b)),
+                second: utc_text(a.max(b)),
+            })
+        }
+        LocalResult::None => {
+            // The gap is the change of offset across the night.
+            let offset = |n: NaiveDateTime| {
+                let t = tz.from_utc_datetime(&n);
+                let o = t.offset();
+                (o.base_utc_offset() + o.dst_offset()).num_minutes()
+            };
+            let day = chrono::Duration::hours(12);
+            Err(LocalTimeError::Skipped {
+                skipped_minutes: (offset(naive + day) - offset(naive - day)).max(1),
+            })
+        }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copenhagen_wall_clock_time_is_an_hour_ahead_of_utc_in_winter() {
+        let ms = from_local("2030-01-10T10:00", "Europe/Copenhagen").unwrap();
+        assert_eq!(crate::domain::booking::rfc3339(ms), "2030-01-10T09:00:00Z");
+        let z = zoned(ms, "Europe/Copenhagen");
+        assert_eq!(z.local, "2030-01-10 10:00");
+        assert_eq!(z.utc, "2030-01-10 09:00 UTC");
+        assert_eq!(z.input, "2030-01-10T10:00");
+        assert_eq!(z.zone, "Europe/Copenhagen");
+    }
+
+    #[test]
+    fn the_spring_forward_gap_is_refused_with_its_length() {
+        // 2030-03-31: Copenhagen goes from 02:00 to 03:00.
+        let e = from_local("2030-03-31T02:30", "Europe/Copenhagen").unwrap_err();
+        assert_eq!(
+            e,
+            LocalTimeError::Skipped {
+                skipped_minutes: 60
+            }
+        );
+        let m = e.message("2030-03-31T02:30", "Europe/Copenhagen");
+        assert!(
+            m.contains("2030-03-31 02:30 does not exist in Europe/Copenhagen"),
+            "{m}"
+        );
+        assert!(m.contains("an hour"), "{m}");
+        // Lord Howe Island moves by half an hour.
+        let e = from_local("2030-10-06T02:10", "Australia/Lord_Howe").unwrap_err();
+        assert_eq!(
+            e,
+            LocalTimeError::Skipped {
+                skipped_minutes: 30
+            }
+        );
+    }
+
+    #[test]
+    fn the_fall_back_hour_is_refused_naming_both_instants() {
+        // 2030-10-27: Copenhagen goes from 03:00 back to 02:00.
+        let e = from_local("2030-10-27T02:30", "Europe/Copenhagen").unwrap_err();
+        assert_eq!(
+            e,
+            LocalTimeError::Repeated {
+                first: "2030-10-27 00:30 UTC".into(),
+                second: "2030-10-27 01:30 UTC".into()
+            }
+        );
+        assert!(e
+            .message("2030-10-27T02:30", "Europe/Copenhagen")
+            .contains("happens twice in Europe/Copenhagen"));
+    }
+
+    #[test]
+    fn malformed_times_and_unknown_zones() {
+        assert_eq!(
+            from_local("10:00", "UTC").unwrap_err(),
+            LocalTimeError::Malformed
+        );
+        assert_eq!(
+            from_local("2030-01-10T10:00:30", "").unwrap(),
+            crate::domain::booking::parse_time("2030-01-10T10:00:30Z").unwrap()
+        );
+    }
+
+    #[test]
+    fn the_zone_list_names_every_zone_with_its_offset() {
+        let all = all_zones();
+        assert!(all.len() > 400);
+        assert!(all.iter().any(|(n, _)| n == "Europe/Copenhagen"));
+        let utc = all.iter().find(|(n, _)| n == "UTC").unwrap();
+        assert_eq!(utc.1, "UTC+00:00");
+        let kolkata = all.iter().find(|(n, _)| n == "Asia/Kolkata").unwrap();
+        assert_eq!(kolkata.1, "UTC+05:30");
+    }
+}
