@@ -1,5 +1,6 @@
 //! `make bench-log`: seeds a fresh database with a large delivery log (default 250,000 messages
-//! and 1,000,000 attempts) and times the log's queries: the first page and filtered pages.
+//! and 1,000,000 attempts, three messages per booking, each booking with a customer) and times
+//! the log's queries: the first page and filtered pages.
 
 use bookhook::domain::log::LogFilter;
 use bookhook::store::{self, log, seed};
@@ -31,6 +32,10 @@ async fn main() -> anyhow::Result<()> {
     for (i, id) in ["wh_a", "wh_b"].iter().enumerate() {
         seed::insert_webhook(&db, id, app.id, &format!("hook {i}"), now).await?;
     }
+    seed::insert_resource(&db, "studio", app.id, now).await?;
+    // Booking ids in the shape bookhook writes (a UUID), so the log's box takes them.
+    let booking = |n: i64| format!("00000000-0000-7000-8000-{n:012}");
+    let email = |n: i64| format!("customer-{n}@example.com");
     println!(
         "seeding {messages} messages with {per} attempts each ({} attempts)…",
         messages * per
@@ -62,11 +67,16 @@ async fn main() -> anyhow::Result<()> {
                 _ => "delivered",
             };
             let created = now - (messages - i) * 10_000;
+            if i % 3 == 0 {
+                let b = booking(i / 3);
+                seed::insert_booking_with_customer(&mut tx, app.id, "studio", &b, &email(i / 3), created)
+                    .await?;
+            }
             let m = seed::SeedMessage {
                 msg_id: &format!("msg_{i:027}"),
                 app_id: app.id,
                 webhook_id: if i % 2 == 0 { "wh_a" } else { "wh_b" },
-                booking_id: &format!("booking-{}", i / 3),
+                booking_id: &booking(i / 3),
                 graph: graphs[(i % 6) as usize],
                 state: states[(i / 6 % 6) as usize],
                 status,
@@ -128,7 +138,40 @@ async fn main() -> anyhow::Result<()> {
         (
             "booking id",
             LogFilter {
-                booking: format!("booking-{}", mid / 3),
+                booking: booking(mid / 3),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: a customer's email",
+            LogFilter {
+                text: email(mid / 3).to_uppercase(),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: a booking id",
+            LogFilter {
+                text: booking(mid / 3),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: a message id",
+            LogFilter {
+                text: format!("msg_{mid:027}"),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: an unknown email + status",
+            LogFilter {
+                text: "nobody@example.com".into(),
+                status: "failed".into(),
                 ..Default::default()
             },
             None,

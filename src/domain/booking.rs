@@ -333,6 +333,9 @@ impl Search {
             if v.is_empty() {
                 return Err(format!("the search key '{k}' has no value"));
             }
+            if v.chars().any(char::is_control) {
+                return Err(format!("the value of '{k}' holds a control character"));
+            }
             match k {
                 "graph" => out.graph = Some(Graph::parse(v).map_err(|e| e.to_string())?),
                 "state" => out.state = Some(State::parse(v).map_err(|e| e.to_string())?),
@@ -373,6 +376,11 @@ impl Search {
         };
         fn name(s: &str) -> Option<&str> {
             Some(s.trim()).filter(|s| !s.is_empty())
+        }
+        for (value, field) in [(text, "q"), (resource, "resource")] {
+            if value.chars().any(char::is_control) {
+                return Err((field, "This holds a control character.".into()));
+            }
         }
         let mut out = Self {
             graph: name(graph)
@@ -657,6 +665,7 @@ mod tests {
             ("from:2030-13-01", "YYYY-MM-DD"),
             ("to:tomorrow", "YYYY-MM-DD"),
             ("from:2030-02-01;to:2030-01-31", "before it starts"),
+            ("customer:a\u{0}b", "control character"),
         ] {
             let e = Search::parse(bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
@@ -716,6 +725,7 @@ mod tests {
             (["", "", "2030-02-02", "2030-02-01", "", ""], "to"),
             (["", "", "", "", "nope", ""], "graph"),
             (["", "", "", "", "", "nope"], "state"),
+            (["ada\u{0}", "", "", "", "", ""], "q"),
         ] {
             let [t, r, f, to, g, s] = args;
             assert_eq!(

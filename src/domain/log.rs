@@ -75,6 +75,9 @@ impl LogFilter {
     /// What the free-text box looks for; other text (a part of a name) is refused, since the
     /// log finds messages by what indexes hold.
     pub fn lookup(&self) -> Result<Option<Lookup>, String> {
+        if self.text.chars().any(char::is_control) {
+            return Err("The search holds a control character.".into());
+        }
         match Lookup::parse(&self.text) {
             Some(Lookup::Customer(CustomerMatch::Text(_))) => Err(
                 "Search the log by a customer's whole email, a booking id or a message id (msg_…)."

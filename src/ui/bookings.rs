@@ -362,7 +362,7 @@ pub fn BookingsPage() -> impl IntoView {
         <Form method="GET" action="" attr:class="filters">
             <label>
                 "Customer name, email or booking id"
-                <input type="search" name="q" prop:value=move || filter("q") placeholder="ada@example.com" />
+                <input type="search" name="q" value=filter("q") prop:value=move || filter("q") placeholder="ada@example.com" />
             </label>
             <label>
                 "Resource"
@@ -382,11 +382,11 @@ pub fn BookingsPage() -> impl IntoView {
             </label>
             <label>
                 "Starts from (UTC day)"
-                <input type="date" name="from" prop:value=move || filter("from") />
+                <input type="date" name="from" value=filter("from") prop:value=move || filter("from") />
             </label>
             <label>
                 "Starts until (UTC day)"
-                <input type="date" name="to" prop:value=move || filter("to") />
+                <input type="date" name="to" value=filter("to") prop:value=move || filter("to") />
             </label>
             <label>
                 "Graph"

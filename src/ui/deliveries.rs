@@ -164,7 +164,7 @@ pub fn DeliveriesPage() -> impl IntoView {
                         {State::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Customer email, booking id or message id" <input type="search" name="q" prop:value=move || q("q") placeholder="ada@example.com" /></label>
+                <label>"Customer email, booking id or message id" <input type="search" name="q" value=q("q") prop:value=move || q("q") placeholder="ada@example.com" /></label>
                 <label>"From (UTC)" <input type="datetime-local" name="from" prop:value=move || q("from") /></label>
                 <label>"To (UTC)" <input type="datetime-local" name="to" prop:value=move || q("to") /></label>
                 <button type="submit" class="btn">"Filter"</button>

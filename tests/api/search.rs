@@ -330,6 +330,10 @@ async fn the_panel_pages_a_search_by_key_newest_first_and_keeps_its_filters() {
         "an Older link with the search: {html}"
     );
     assert!(
+        html.contains(r#"value="ada+1@example.com""#),
+        "the box shows the search without JavaScript"
+    );
+    assert!(
         !html.contains("← Newest"),
         "the first page has no Newest link"
     );
