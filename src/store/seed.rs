@@ -98,13 +98,18 @@ pub async fn insert_booking_with_customer(
         .bind(created_at).bind(created_at + 3_600_000).bind(created_at).bind(created_at)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO customers (id, booking_id, name, email, created_at, updated_at) \
-         VALUES ($1, $2, 'Customer', $3, $4, $5)")
-        .bind(format!("c-{booking_id}")).bind(booking_id).bind(email)
-        .bind(created_at).bind(created_at)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
+    sqlx::query(
+        "INSERT INTO customers (id, booking_id, name, email, created_at, updated_at) \
+         VALUES ($1, $2, 'Customer', $3, $4, $5)",
+    )
+    .bind(format!("c-{booking_id}"))
+    .bind(booking_id)
+    .bind(email)
+    .bind(created_at)
+    .bind(created_at)
+    .execute(&mut *conn)
+    .await
+    .map(drop)
 }
 
 /// Refreshes the planner's statistics after the seeding.
