@@ -95,14 +95,10 @@ pub fn search(data: &[u8]) {
     };
     if let Ok(found) = Search::parse(s) {
         // What was understood can be written back and is understood the same way.
-        let mut parts = Vec::new();
-        if let Some(g) = &found.graph {
-            parts.push(format!("graph:{g}"));
+        if let (Some(lo), Some(hi)) = found.start_bounds() {
+            assert!(lo < hi, "an empty range of days");
         }
-        if let Some(st) = &found.state {
-            parts.push(format!("state:{st}"));
-        }
-        assert_eq!(Search::parse(&parts.join(";")), Ok(found));
+        assert_eq!(Search::parse(&found.to_string()), Ok(found));
     }
     if let Ok(inc) = Includes::parse(s) {
         let names = [

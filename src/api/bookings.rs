@@ -3,7 +3,7 @@
 use super::{ApiError, AppKey, Data, ErrorBody, JsonBody, Page};
 use crate::domain::booking::{BookingOut, ResourceOut};
 use crate::domain::booking::{Includes, Search};
-use crate::domain::graph::{Action, Graph, State};
+use crate::domain::graph::Action;
 use crate::domain::payload::{render, PayloadFormat};
 use crate::engine::check::{bounded, required, time_zone, MAX_SHORT};
 pub use crate::engine::check::{
@@ -127,7 +127,12 @@ fn page_param(
 /// The app's bookings, newest first, a page at a time.
 #[utoipa::path(get, path = "/v2/bookings", tag = "bookings",
     params(
-        ("search" = Option<String>, Query, description = "`graph:<graph>;state:<state>`, either part optional", example = "graph:confirm_decline;state:confirmed"),
+        ("search" = Option<String>, Query, description = "`key:value` pairs joined by `;`, each optional: \
+`graph:<graph>`, `state:<state>`, `id:<booking id>`, `message:<msg_… id>` (the booking a message was sent about), \
+`customer:<text>` (with an `@`: the customer's whole email; else part of the name or email; case ignored), \
+`resource:<resource id>`, `from:<YYYY-MM-DD>` and `to:<YYYY-MM-DD>` (the UTC days the booking starts within, both included). \
+An unknown key or a malformed value is a 400 naming `search`.",
+            example = "graph:confirm_decline;state:confirmed;customer:ada@example.com;from:2030-01-01;to:2030-01-31"),
         ("include" = Option<String>, Query, description = "Comma-separated: customers, event, calendar, available_actions, logs"),
         ("page" = Option<i64>, Query, description = "From 1"),
         ("per_page" = Option<i64>, Query, description = "1 to 500, 50 by default"),
@@ -144,26 +149,15 @@ pub async fn list_bookings(
 ) -> Result<Json<Value>, ApiError> {
     let search = Search::parse(q.get("search").map(String::as_str).unwrap_or(""))
         .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m).field("search"))?;
-    if let Some(g) = &search.graph {
-        Graph::parse(g).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.to_string()).field("search")
-        })?;
-    }
-    if let Some(s) = &search.state {
-        State::parse(s).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.to_string()).field("search")
-        })?;
-    }
     let includes = includes_param(&q)?;
     let page = page_param(&q, "page", 1, 1_000_000)?;
     let per_page = page_param(&q, "per_page", 50, 500)?;
-    let (rows, total) = sb::list_bookings(
+    let total = sb::count_bookings(&st.db, key.app.id, &search).await?;
+    let rows = sb::find_bookings(
         &st.db,
         key.app.id,
-        search.graph.as_deref(),
-        search.state.as_deref(),
-        page,
-        per_page,
+        &search,
+        sb::Window::Page { page, per_page },
     )
     .await?;
     let mut conn = st.db.acquire().await?;

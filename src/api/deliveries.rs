@@ -16,6 +16,9 @@ use serde_json::Value;
 pub struct DeliveriesQuery {
     /// Only the messages about this booking.
     pub booking_id: Option<String>,
+    /// A customer's whole email (case ignored), a booking id or a message id (`msg_…`): the
+    /// messages about that customer's bookings, that booking, or that one message.
+    pub q: Option<String>,
     /// Only the messages to this webhook.
     pub webhook_id: Option<String>,
     /// pending, delivering, retrying, delivered, failed or held.
@@ -75,8 +78,10 @@ pub async fn list_deliveries(
         webhook: q.webhook_id.unwrap_or_default(),
         booking: q.booking_id.unwrap_or_default(),
         status,
+        text: q.q.unwrap_or_default(),
         ..LogFilter::default()
     };
+    filter.lookup().map_err(|m| bad("q", &m))?;
     let mut data = sl::messages(&st.db, key.app.id, &filter, q.before, limit + 1).await?;
     let next_before = if data.len() as i64 > limit {
         data.truncate(limit as usize);

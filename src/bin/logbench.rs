@@ -1,5 +1,6 @@
 //! `make bench-log`: seeds a fresh database with a large delivery log (default 250,000 messages
-//! and 1,000,000 attempts) and times the log's queries: the first page and filtered pages.
+//! and 1,000,000 attempts, three messages per booking, each booking with a customer) and times
+//! the log's queries: the first page and filtered pages.
 
 use bookhook::domain::log::LogFilter;
 use bookhook::store::{self, log, seed};
@@ -31,6 +32,10 @@ async fn main() -> anyhow::Result<()> {
     for (i, id) in ["wh_a", "wh_b"].iter().enumerate() {
         seed::insert_webhook(&db, id, app.id, &format!("hook {i}"), now).await?;
     }
+    seed::insert_resource(&db, "studio", app.id, now).await?;
+    // Booking ids in the shape bookhook writes (a UUID), so the log's box takes them.
+    let booking = |n: i64| format!("00000000-0000-7000-8000-{n:012}");
+    let email = |n: i64| format!("customer-{n}@example.com");
     println!(
         "seeding {messages} messages with {per} attempts each ({} attempts)…",
         messages * per
@@ -66,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
                 msg_id: &format!("msg_{i:027}"),
                 app_id: app.id,
                 webhook_id: if i % 2 == 0 { "wh_a" } else { "wh_b" },
-                booking_id: &format!("booking-{}", i / 3),
+                booking_id: &booking(i / 3),
                 graph: graphs[(i % 6) as usize],
                 state: states[(i / 6 % 6) as usize],
                 status,
@@ -77,6 +82,28 @@ async fn main() -> anyhow::Result<()> {
             for a in 1..=per {
                 seed::insert_attempt(&mut tx, id, app.id, a, created + a).await?;
             }
+        }
+        tx.commit().await?;
+        next += 10_000;
+    }
+    // The bookings and their customers after the messages, in their own transactions, so the
+    // messages' pages lie as they did before the log's box needed customers (else the filters
+    // that read many messages measure the seeding's interleaving, not their query).
+    let bookings = (messages + 2) / 3;
+    let mut next = 0i64;
+    while next < bookings {
+        let mut tx = store::begin_write(&db).await?;
+        for n in next..(next + 10_000).min(bookings) {
+            let created = now - (messages - n * 3) * 10_000;
+            seed::insert_booking_with_customer(
+                &mut tx,
+                app.id,
+                "studio",
+                &booking(n),
+                &email(n),
+                created,
+            )
+            .await?;
         }
         tx.commit().await?;
         next += 10_000;
@@ -128,7 +155,40 @@ async fn main() -> anyhow::Result<()> {
         (
             "booking id",
             LogFilter {
-                booking: format!("booking-{}", mid / 3),
+                booking: booking(mid / 3),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: a customer's email",
+            LogFilter {
+                text: email(mid / 3).to_uppercase(),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: a booking id",
+            LogFilter {
+                text: booking(mid / 3),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: a message id",
+            LogFilter {
+                text: format!("msg_{mid:027}"),
+                ..Default::default()
+            },
+            None,
+        ),
+        (
+            "box: an unknown email + status",
+            LogFilter {
+                text: "nobody@example.com".into(),
+                status: "failed".into(),
                 ..Default::default()
             },
             None,

@@ -1,6 +1,7 @@
 //! The booking as the API returns it (Timekit's v2 shape), and the input rules of a new booking.
 
 use crate::domain::graph::{Action, Graph, State};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -223,14 +224,103 @@ impl Includes {
     }
 }
 
-/// `graph:instant;state:cancelled` → the filters it names.
+/// What finding bookings is narrowed to: the API's `search=` and the panel's filter form read
+/// into one value, which the store turns into one query. Every part is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Search {
-    pub graph: Option<String>,
-    pub state: Option<String>,
+    pub graph: Option<Graph>,
+    pub state: Option<State>,
+    /// The booking's id.
+    pub id: Option<String>,
+    /// The booking a message (`msg_…`) was sent about.
+    pub message: Option<String>,
+    pub customer: Option<CustomerMatch>,
+    pub resource: Option<String>,
+    /// The first UTC day the booking may start on.
+    pub from: Option<NaiveDate>,
+    /// The last UTC day the booking may start on.
+    pub to: Option<NaiveDate>,
+}
+
+/// The keys `search=` takes, in the order [`Search`]'s text writes them.
+pub const SEARCH_KEYS: &str = "graph, state, id, message, customer, resource, from, to";
+
+/// How a customer is looked for: an email (it has an `@`) whole, else a part of the name or the
+/// email; both ignore case, so the text is kept lowercased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustomerMatch {
+    Email(String),
+    Text(String),
+}
+
+impl CustomerMatch {
+    /// `None` for blank text.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_lowercase();
+        if s.is_empty() {
+            None
+        } else if s.contains('@') {
+            Some(Self::Email(s))
+        } else {
+            Some(Self::Text(s))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Email(s) | Self::Text(s) => s,
+        }
+    }
+}
+
+/// What one free-text box (the Bookings page's, the Delivery log's) was given: a booking id
+/// (a UUID), a message id (`msg_…`), else a customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Booking(String),
+    Message(String),
+    Customer(CustomerMatch),
+}
+
+impl Lookup {
+    /// `None` for blank text.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if is_uuid(s) {
+            Some(Self::Booking(s.to_lowercase()))
+        } else if s.starts_with("msg_") {
+            Some(Self::Message(s.to_string()))
+        } else {
+            CustomerMatch::parse(s).map(Self::Customer)
+        }
+    }
+}
+
+/// A UUID in its hyphenated form, as every booking id is.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// `2030-01-31` → that day.
+pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("'{}' is not a day; write it as YYYY-MM-DD", s.trim()))
+}
+
+/// Unix milliseconds of the start of this UTC day.
+pub fn day_start_ms(d: NaiveDate) -> i64 {
+    d.and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis()
 }
 
 impl Search {
+    /// `graph:instant;state:cancelled;customer:ada@example.com;from:2030-01-01` → the filters
+    /// it names. A value cannot hold `;`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut out = Self::default();
         for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
@@ -239,14 +329,146 @@ impl Search {
                     "'{part}' is not a key:value pair; write e.g. graph:instant;state:confirmed"
                 ));
             };
-            let v = v.trim().to_string();
-            match k.trim() {
-                "graph" => out.graph = Some(v),
-                "state" => out.state = Some(v),
-                other => return Err(format!("unknown search key '{other}'; use graph and state")),
+            let (k, v) = (k.trim(), v.trim());
+            if v.is_empty() {
+                return Err(format!("the search key '{k}' has no value"));
+            }
+            if v.chars().any(char::is_control) {
+                return Err(format!("the value of '{k}' holds a control character"));
+            }
+            match k {
+                "graph" => out.graph = Some(Graph::parse(v).map_err(|e| e.to_string())?),
+                "state" => out.state = Some(State::parse(v).map_err(|e| e.to_string())?),
+                "id" => {
+                    if !is_uuid(v) {
+                        return Err(format!("id:{v} is not a booking id (a UUID)"));
+                    }
+                    out.id = Some(v.to_lowercase());
+                }
+                "message" => out.message = Some(v.to_string()),
+                "customer" => out.customer = CustomerMatch::parse(v),
+                "resource" => out.resource = Some(v.to_string()),
+                "from" => out.from = Some(parse_day(v).map_err(|e| format!("from: {e}"))?),
+                "to" => out.to = Some(parse_day(v).map_err(|e| format!("to: {e}"))?),
+                other => return Err(format!("unknown search key '{other}'; use {SEARCH_KEYS}")),
             }
         }
+        out.check_range().map_err(|(_, m)| m)?;
         Ok(out)
+    }
+
+    /// The panel's filter form: the free-text box (a booking id, a message id or a customer),
+    /// the resource's id, the UTC days `from` and `to`, the graph and the state; empty means any.
+    /// A refusal names its field.
+    pub fn from_form(
+        text: &str,
+        resource: &str,
+        from: &str,
+        to: &str,
+        graph: &str,
+        state: &str,
+    ) -> Result<Self, (&'static str, String)> {
+        let day = |s: &str, field| {
+            let s = s.trim();
+            (!s.is_empty())
+                .then(|| parse_day(s).map_err(|e| (field, e)))
+                .transpose()
+        };
+        fn name(s: &str) -> Option<&str> {
+            Some(s.trim()).filter(|s| !s.is_empty())
+        }
+        for (value, field) in [(text, "q"), (resource, "resource")] {
+            if value.chars().any(char::is_control) {
+                return Err((field, "This holds a control character.".into()));
+            }
+        }
+        let mut out = Self {
+            graph: name(graph)
+                .map(Graph::parse)
+                .transpose()
+                .map_err(|e| ("graph", e.to_string()))?,
+            state: name(state)
+                .map(State::parse)
+                .transpose()
+                .map_err(|e| ("state", e.to_string()))?,
+            resource: name(resource).map(str::to_string),
+            from: day(from, "from")?,
+            to: day(to, "to")?,
+            ..Self::default()
+        };
+        match Lookup::parse(text) {
+            None => {}
+            Some(Lookup::Booking(id)) => out.id = Some(id),
+            Some(Lookup::Message(m)) => out.message = Some(m),
+            Some(Lookup::Customer(c)) => out.customer = Some(c),
+        }
+        out.check_range()?;
+        Ok(out)
+    }
+
+    fn check_range(&self) -> Result<(), (&'static str, String)> {
+        match (self.from, self.to) {
+            (Some(f), Some(t)) if f > t => {
+                Err(("to", format!("the range ends ({t}) before it starts ({f})")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Unix ms bounds of the booking's start: at or after the first, before the second.
+    pub fn start_bounds(&self) -> (Option<i64>, Option<i64>) {
+        (
+            self.from.map(day_start_ms),
+            self.to.and_then(|d| d.succ_opt()).map(day_start_ms),
+        )
+    }
+}
+
+/// The search written back in the syntax [`Search::parse`] reads.
+impl std::fmt::Display for Search {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts = [
+            ("graph", self.graph.map(|g| g.as_str().to_string())),
+            ("state", self.state.map(|s| s.as_str().to_string())),
+            ("id", self.id.clone()),
+            ("message", self.message.clone()),
+            (
+                "customer",
+                self.customer.as_ref().map(|c| c.as_str().to_string()),
+            ),
+            ("resource", self.resource.clone()),
+            ("from", self.from.map(|d| d.to_string())),
+            ("to", self.to.map(|d| d.to_string())),
+        ];
+        let text: Vec<String> = parts
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k}:{v}")))
+            .collect();
+        f.write_str(&text.join(";"))
+    }
+}
+
+/// Where the panel's list of bookings goes on from: the last row shown, newest first by
+/// (created, id). Written `<created ms>_<id>` in the page's address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingCursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+impl BookingCursor {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (ms, id) = s.trim().split_once('_')?;
+        Some(Self {
+            created_at: ms.parse().ok()?,
+            id: Some(id).filter(|id| !id.is_empty())?.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for BookingCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.created_at, self.id)
     }
 }
 
@@ -254,6 +476,39 @@ impl Search {
 mod search_properties {
     use super::*;
     use proptest::prelude::*;
+
+    fn any_search() -> impl Strategy<Value = Search> {
+        let day = (2000i32..2100, 1u32..=12, 1u32..=28)
+            .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        (
+            proptest::option::of(proptest::sample::select(Graph::ALL.to_vec())),
+            proptest::option::of(proptest::sample::select(State::ALL.to_vec())),
+            proptest::option::of("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+            proptest::option::of("msg_[A-Za-z0-9]{1,27}"),
+            proptest::option::of("[a-z@. ]{0,30}"),
+            proptest::option::of("[0-9a-f-]{1,36}"),
+            proptest::option::of(day.clone()),
+            proptest::option::of(day),
+        )
+            .prop_map(
+                |(graph, state, id, message, customer, resource, from, to)| {
+                    let (from, to) = match (from, to) {
+                        (Some(a), Some(b)) if a > b => (Some(b), Some(a)),
+                        r => r,
+                    };
+                    Search {
+                        graph,
+                        state,
+                        id,
+                        message,
+                        customer: customer.as_deref().and_then(CustomerMatch::parse),
+                        resource,
+                        from,
+                        to,
+                    }
+                },
+            )
+    }
 
     proptest! {
         #[test]
@@ -264,14 +519,36 @@ mod search_properties {
         }
 
         #[test]
-        fn key_value_pairs_round_trip_whatever_the_spacing(
-            g in "[a-z_]{1,20}", st in "[a-z_]{1,20}", sp in " {0,3}", order in any::<bool>()
+        fn any_search_is_written_and_read_back_the_same(s in any_search()) {
+            prop_assert_eq!(Search::parse(&s.to_string()), Ok(s));
+        }
+
+        #[test]
+        fn key_value_pairs_are_read_whatever_the_spacing_and_order(
+            s in any_search(), sp in " {0,3}", rev in any::<bool>()
         ) {
-            let (a, b) = (format!("graph{sp}:{sp}{g}"), format!("state:{sp}{st}{sp}"));
-            let q = if order { format!("{a};{b}") } else { format!("{sp}{b} ;{a};") };
-            let parsed = Search::parse(&q).unwrap();
-            prop_assert_eq!(parsed.graph.as_deref(), Some(g.as_str()));
-            prop_assert_eq!(parsed.state.as_deref(), Some(st.as_str()));
+            let text = s.to_string();
+            let mut parts: Vec<String> = text
+                .split(';')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once(':').unwrap();
+                    format!("{sp}{k}{sp}:{sp}{v}{sp}")
+                })
+                .collect();
+            if rev {
+                parts.reverse();
+            }
+            prop_assert_eq!(Search::parse(&format!("{};", parts.join(";"))), Ok(s));
+        }
+
+        #[test]
+        fn a_day_range_covers_whole_utc_days(s in any_search()) {
+            let (lo, hi) = s.start_bounds();
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                prop_assert!(hi > lo);
+                prop_assert_eq!((hi - lo) % 86_400_000, 0);
+            }
         }
     }
 }
@@ -349,12 +626,125 @@ mod tests {
     }
 
     #[test]
-    fn search_names_graph_and_state() {
-        let s = Search::parse("graph:instant;state:cancelled").unwrap();
-        assert_eq!(s.graph.as_deref(), Some("instant"));
-        assert_eq!(s.state.as_deref(), Some("cancelled"));
-        assert!(Search::parse("graph").is_err());
-        assert!(Search::parse("colour:red").is_err());
+    fn search_names_graph_state_customer_id_resource_and_days() {
+        let s = Search::parse(
+            "graph:instant;state:cancelled;customer:Ada@Example.com;resource:r1;\
+             id:0194A3B2-7C4D-7E8F-9A0B-1C2D3E4F5A6B;from:2030-01-01;to:2030-01-31",
+        )
+        .unwrap();
+        assert_eq!(s.graph, Some(Graph::Instant));
+        assert_eq!(s.state, Some(State::Cancelled));
+        assert_eq!(
+            s.customer,
+            Some(CustomerMatch::Email("ada@example.com".into()))
+        );
+        assert_eq!(s.resource.as_deref(), Some("r1"));
+        assert_eq!(
+            s.id.as_deref(),
+            Some("0194a3b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b")
+        );
+        let (lo, hi) = s.start_bounds();
+        assert_eq!(lo, parse_time("2030-01-01T00:00:00Z"));
+        assert_eq!(hi, parse_time("2030-02-01T00:00:00Z"), "the whole last day");
+        assert_eq!(
+            Search::parse("customer:  Grace ").unwrap().customer,
+            Some(CustomerMatch::Text("grace".into()))
+        );
         assert_eq!(Search::parse("").unwrap(), Search::default());
+        assert_eq!(Search::parse(" ; ").unwrap(), Search::default());
+    }
+
+    #[test]
+    fn search_refuses_what_it_cannot_read_and_says_why() {
+        for (bad, says) in [
+            ("graph", "key:value"),
+            ("colour:red", "unknown search key 'colour'"),
+            ("graph:nope", "nope"),
+            ("state:", "no value"),
+            ("id:42", "UUID"),
+            ("from:2030-13-01", "YYYY-MM-DD"),
+            ("to:tomorrow", "YYYY-MM-DD"),
+            ("from:2030-02-01;to:2030-01-31", "before it starts"),
+            ("customer:a\u{0}b", "control character"),
+        ] {
+            let e = Search::parse(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn one_box_finds_a_booking_id_a_message_id_or_a_customer() {
+        let id = "0194a3b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b";
+        assert_eq!(Lookup::parse(id), Some(Lookup::Booking(id.into())));
+        assert_eq!(
+            Lookup::parse(&format!(" {} ", id.to_uppercase())),
+            Some(Lookup::Booking(id.into()))
+        );
+        assert_eq!(
+            Lookup::parse("msg_2abc"),
+            Some(Lookup::Message("msg_2abc".into()))
+        );
+        assert_eq!(
+            Lookup::parse("Ada@Example.com"),
+            Some(Lookup::Customer(CustomerMatch::Email(
+                "ada@example.com".into()
+            )))
+        );
+        assert_eq!(
+            Lookup::parse("Lovelace"),
+            Some(Lookup::Customer(CustomerMatch::Text("lovelace".into())))
+        );
+        assert_eq!(Lookup::parse("   "), None);
+        assert!(!is_uuid("0194a3b2-7c4d-7e8f-9a0b-1c2d3e4f5a6"));
+        assert!(!is_uuid("0194a3b2x7c4d-7e8f-9a0b-1c2d3e4f5a6b"));
+    }
+
+    #[test]
+    fn the_filter_form_names_the_field_it_refuses() {
+        let ok =
+            Search::from_form("Ada@example.com", "r1", "2030-01-01", "", "instant", "").unwrap();
+        assert_eq!(ok.graph, Some(Graph::Instant));
+        assert_eq!(ok.resource.as_deref(), Some("r1"));
+        assert_eq!(ok.from, NaiveDate::from_ymd_opt(2030, 1, 1));
+        assert_eq!(ok.to, None);
+        assert!(ok.customer.is_some());
+        assert_eq!(
+            Search::from_form("", "", "", "", "", "").unwrap(),
+            Search::default()
+        );
+        assert_eq!(
+            Search::from_form("msg_1", "", "", "", "", "")
+                .unwrap()
+                .message
+                .as_deref(),
+            Some("msg_1")
+        );
+        for (args, field) in [
+            (["", "", "01/02/2030", "", "", ""], "from"),
+            (["", "", "", "2030-02-30", "", ""], "to"),
+            (["", "", "2030-02-02", "2030-02-01", "", ""], "to"),
+            (["", "", "", "", "nope", ""], "graph"),
+            (["", "", "", "", "", "nope"], "state"),
+            (["ada\u{0}", "", "", "", "", ""], "q"),
+        ] {
+            let [t, r, f, to, g, s] = args;
+            assert_eq!(
+                Search::from_form(t, r, f, to, g, s).unwrap_err().0,
+                field,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cursor_is_written_and_read_back() {
+        let c = BookingCursor {
+            created_at: 1_767_225_600_000,
+            id: "0194a3b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b".into(),
+        };
+        assert_eq!(BookingCursor::parse(&c.to_string()), Some(c));
+        for bad in ["", "12", "x_y", "12_", "_abc"] {
+            assert_eq!(BookingCursor::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -3,12 +3,12 @@
 
 use super::{now_ms, Db};
 use crate::domain::booking::{
-    rfc3339, ActorKind, BookingOut, BookingSettings, CalendarOut, CustomerOut, EventOut, Includes,
-    LogOut, Related, ResourceOut,
+    rfc3339, ActorKind, BookingCursor, BookingOut, BookingSettings, CalendarOut, CustomerMatch,
+    CustomerOut, EventOut, Includes, LogOut, Related, ResourceOut, Search,
 };
 use crate::domain::graph::{Action, Graph, State};
 use crate::domain::payload::PayloadFormat;
-use crate::store::{Batch, Conn, DbRow};
+use crate::store::{number_marks, Batch, Conn, DbRow, Val};
 use serde_json::{Map, Value};
 use sqlx::Row;
 
@@ -707,37 +707,144 @@ pub async fn booking_out(
     Ok(out)
 }
 
-/// One page of an app's bookings, newest first, and the total that match.
-pub async fn list_bookings(
+/// Which of the bookings that match to read, newest first by (created, id).
+#[derive(Clone, Copy, Debug)]
+pub enum Window<'a> {
+    /// Page `page` (from 1) of `per_page`: the API's paging, as Timekit's.
+    Page { page: i64, per_page: i64 },
+    /// Up to `limit` rows after the cursor (keyset paging, the panel's): a deep page costs
+    /// what the first does.
+    After {
+        cursor: Option<&'a BookingCursor>,
+        limit: i64,
+    },
+}
+
+/// The condition a search puts on `bookings b`, with `?` marks and their values. Only the
+/// parts in use reach the SQL, so the planner can pick the index that fits them.
+fn search_condition(app_id: i64, s: &Search) -> (Vec<String>, Vec<Val>) {
+    let mut cond = vec!["b.app_id = ?".to_string()];
+    let mut args: Vec<Val> = vec![app_id.into()];
+    let mut eq = |column: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            cond.push(format!("{column} = ?"));
+            args.push(v.into());
+        }
+    };
+    eq("b.graph", s.graph.map(Graph::as_str));
+    eq("b.state", s.state.map(State::as_str));
+    eq("b.id", s.id.as_deref());
+    eq("b.resource_id", s.resource.as_deref());
+    if let Some(m) = &s.message {
+        cond.push(
+            "b.id IN (SELECT d.booking_id FROM deliveries d WHERE d.msg_id = ? AND d.app_id = ?)"
+                .into(),
+        );
+        args.push(m.into());
+        args.push(app_id.into());
+    }
+    match &s.customer {
+        None => {}
+        // customers_email (lower(email), booking_id) answers this from the index.
+        Some(CustomerMatch::Email(e)) => {
+            cond.push(
+                "b.id IN (SELECT c.booking_id FROM customers c WHERE lower(c.email) = ?)".into(),
+            );
+            args.push(e.into());
+        }
+        Some(CustomerMatch::Text(t)) => {
+            cond.push(
+                "EXISTS (SELECT 1 FROM customers c WHERE c.booking_id = b.id AND \
+                 (lower(c.name) LIKE ? ESCAPE '\\' OR lower(c.email) LIKE ? ESCAPE '\\'))"
+                    .into(),
+            );
+            let pattern = format!("%{}%", like_escape(t));
+            args.push((&pattern).into());
+            args.push(pattern.into());
+        }
+    }
+    let (from, to) = s.start_bounds();
+    if let Some(from) = from {
+        cond.push("b.start_at >= ?".into());
+        args.push(from.into());
+    }
+    if let Some(to) = to {
+        cond.push("b.start_at < ?".into());
+        args.push(to.into());
+    }
+    (cond, args)
+}
+
+/// `50%_off` → `50\%\_off`: the text matched as it is inside a LIKE pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Val>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Val::Int(i) => q.bind(i),
+            Val::Text(t) => q.bind(t),
+        };
+    }
+    q
+}
+
+/// The app's bookings that match the search, newest first, in the window asked for.
+pub async fn find_bookings(
     db: &Db,
     app_id: i64,
-    graph: Option<&str>,
-    state: Option<&str>,
-    page: i64,
-    per_page: i64,
-) -> sqlx::Result<(Vec<BookingRow>, i64)> {
-    let filter = "app_id = $1 AND ($2 IS NULL OR graph = $2) AND ($3 IS NULL OR state = $3)";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM bookings WHERE {filter}"))
-        .bind(app_id)
-        .bind(graph)
-        .bind(state)
-        .fetch_one(db)
-        .await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE {filter} \
-         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
-    ))
-    .bind(app_id)
-    .bind(graph)
-    .bind(state)
-    .bind(per_page)
-    .bind((page - 1) * per_page)
-    .fetch_all(db)
-    .await?;
-    Ok((
-        rows.iter().map(booking_row).collect::<sqlx::Result<_>>()?,
-        total,
-    ))
+    search: &Search,
+    window: Window<'_>,
+) -> sqlx::Result<Vec<BookingRow>> {
+    let (mut cond, mut args) = search_condition(app_id, search);
+    let (limit, offset) = match window {
+        Window::Page { page, per_page } => (per_page, (page - 1) * per_page),
+        Window::After { cursor, limit } => {
+            if let Some(c) = cursor {
+                // bookings_app_created (app_id, created_at DESC, id DESC) walks on from here.
+                cond.push("(b.created_at, b.id) < (?, ?)".into());
+                args.push(c.created_at.into());
+                args.push((&c.id).into());
+            }
+            (limit, 0)
+        }
+    };
+    let cols = BOOKING_COLS
+        .split(", ")
+        .map(|c| format!("b.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    args.push(limit.into());
+    args.push(offset.into());
+    let sql = number_marks(&format!(
+        "SELECT {cols} FROM bookings b WHERE {} \
+         ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?",
+        cond.join(" AND ")
+    ));
+    let rows = bind_all(sqlx::query(&sql), args).fetch_all(db).await?;
+    rows.iter().map(booking_row).collect()
+}
+
+/// How many of the app's bookings match the search (the API's `total`).
+pub async fn count_bookings(db: &Db, app_id: i64, search: &Search) -> sqlx::Result<i64> {
+    let (cond, args) = search_condition(app_id, search);
+    let sql = number_marks(&format!(
+        "SELECT COUNT(*) FROM bookings b WHERE {}",
+        cond.join(" AND ")
+    ));
+    let row = bind_all(sqlx::query(&sql), args).fetch_one(db).await?;
+    row.try_get(0)
 }
 
 /// A booking's event texts: what, where and description (a seat takes its class's).

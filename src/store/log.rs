@@ -3,6 +3,7 @@
 
 use super::deliveries::named;
 use super::Db;
+use crate::domain::booking::{CustomerMatch, Lookup};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::log::{AttemptOut, LogFilter, MessageOut};
 use crate::store::DbRow;
@@ -58,6 +59,7 @@ pub async fn messages(
     enum Arg<'a> {
         I(i64),
         S(&'a str),
+        T(String),
     }
     let mut cond = vec!["d.app_id = ?".to_string()];
     let mut args = vec![Arg::I(app_id)];
@@ -75,6 +77,27 @@ pub async fn messages(
             cond.push(format!("{column} = ?"));
             args.push(Arg::S(value));
         }
+    }
+    // The text was checked by the caller (LogFilter::lookup); text it refuses matches nothing.
+    match f.lookup() {
+        Ok(None) => {}
+        Ok(Some(Lookup::Booking(id))) => {
+            cond.push("d.booking_id = ?".into());
+            args.push(Arg::T(id));
+        }
+        Ok(Some(Lookup::Message(m))) => {
+            cond.push("d.msg_id = ?".into());
+            args.push(Arg::T(m));
+        }
+        // customers_email finds the bookings, deliveries_booking their messages.
+        Ok(Some(Lookup::Customer(CustomerMatch::Email(e)))) => {
+            cond.push(
+                "d.booking_id IN (SELECT c.booking_id FROM customers c WHERE lower(c.email) = ?)"
+                    .into(),
+            );
+            args.push(Arg::T(e));
+        }
+        Ok(Some(Lookup::Customer(CustomerMatch::Text(_)))) | Err(_) => cond.push("1 = 0".into()),
     }
     match f.status.as_str() {
         "" => {}
@@ -113,6 +136,7 @@ pub async fn messages(
         q = match a {
             Arg::I(i) => q.bind(i),
             Arg::S(s) => q.bind(s),
+            Arg::T(s) => q.bind(s),
         };
     }
     let rows = q.bind(limit).fetch_all(db).await?;

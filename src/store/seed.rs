@@ -1,5 +1,5 @@
-//! SQL of seeding a database for the log benchmark (`make bench-log`): webhooks, messages and
-//! attempts written straight in, without the engine or the worker.
+//! SQL of seeding a database for the log benchmark (`make bench-log`): webhooks, messages,
+//! attempts and the bookings' customers written straight in, without the engine or the worker.
 
 use super::write::write_slot;
 use super::{Conn, Db};
@@ -68,6 +68,48 @@ pub async fn insert_attempt(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// A resource of this app, for the seeded bookings.
+pub async fn insert_resource(db: &Db, id: &str, app_id: i64, now: i64) -> sqlx::Result<()> {
+    let mut slot = write_slot(db).await?;
+    sqlx::query("INSERT INTO resources (id, app_id, name, timezone, created_at, updated_at) VALUES ($1, $2, 'Studio', 'UTC', $3, $4)")
+        .bind(id)
+        .bind(app_id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *slot)
+        .await
+        .map(drop)
+}
+
+/// A confirmed instant booking on `resource_id` with one customer of this email.
+pub async fn insert_booking_with_customer(
+    conn: &mut Conn,
+    app_id: i64,
+    resource_id: &str,
+    booking_id: &str,
+    email: &str,
+    created_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO bookings (id, app_id, resource_id, graph, state, start_at, end_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'instant', 'confirmed', $4, $5, $6, $7)")
+        .bind(booking_id).bind(app_id).bind(resource_id)
+        .bind(created_at).bind(created_at + 3_600_000).bind(created_at).bind(created_at)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO customers (id, booking_id, name, email, created_at, updated_at) \
+         VALUES ($1, $2, 'Customer', $3, $4, $5)",
+    )
+    .bind(format!("c-{booking_id}"))
+    .bind(booking_id)
+    .bind(email)
+    .bind(created_at)
+    .bind(created_at)
+    .execute(&mut *conn)
+    .await
+    .map(drop)
 }
 
 /// Refreshes the planner's statistics after the seeding.

@@ -8,7 +8,7 @@ use crate::domain::zone::ZonedTime;
 use crate::error::PanelError;
 use crate::error::PanelResult;
 use crate::ui::layout::use_app_slug;
-use crate::ui::widgets::{Clock, EmptyState, FormError, When, ZonedWhen};
+use crate::ui::widgets::{query_href, Clock, EmptyState, FormError, When, ZonedWhen};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
@@ -17,15 +17,26 @@ use serde::{Deserialize, Serialize};
 
 pub const PER_PAGE: i64 = 25;
 
+/// One page of the Bookings list, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BookingPage {
-    pub items: Vec<BookingOut>,
-    pub total: i64,
-    pub page: i64,
-    pub last_page: i64,
+    pub items: Vec<ListedBooking>,
+    /// The `before` of the next (older) page, if any.
+    pub next_before: Option<String>,
     /// Seats of this page on another resource or at other times than their class.
     pub out_of_place: Vec<String>,
 }
+
+/// A booking in the list: as the API shows it, and its start on its resource's clock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListedBooking {
+    #[serde(flatten)]
+    pub booking: BookingOut,
+    pub start_local: ZonedTime,
+}
+
+/// The Bookings page's filters, as its address names them (and the pager keeps).
+pub const FILTERS: [&str; 6] = ["q", "resource", "from", "to", "graph", "state"];
 
 /// A booking as its page shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,44 +55,67 @@ const OUT_OF_PLACE: &str = "This seat was created before seats took their class'
      times, and it names another resource or other times than its class. It still holds a seat \
      in the class; its own resource and times are shown here as they were booked.";
 
+/// The bookings that match the filters (see `Search::from_form`), a page at a time after the
+/// cursor `before` (`<created ms>_<id>` of the last row shown; empty: the newest).
 #[server(prefix = "/api", endpoint = "list_bookings")]
+#[allow(clippy::too_many_arguments)]
 pub async fn list_bookings(
     app: String,
-    graph: String,
-    state: String,
-    page: i64,
+    #[server(default)] q: String,
+    #[server(default)] resource: String,
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+    #[server(default)] graph: String,
+    #[server(default)] state: String,
+    #[server(default)] before: String,
 ) -> PanelResult<BookingPage> {
-    use crate::domain::booking::Includes;
+    use crate::domain::booking::{BookingCursor, Includes, Search};
     use crate::store::bookings as sb;
     use crate::{engine, panel};
     let (st, _, app) = panel::user_and_app(&app).await?;
-    let graph = Some(graph).filter(|g| !g.is_empty());
-    let state = Some(state).filter(|s| !s.is_empty());
-    if let Some(g) = &graph {
-        Graph::parse(g).map_err(|e| PanelError::field("graph", e.to_string()))?;
-    }
-    if let Some(s) = &state {
-        State::parse(s).map_err(|e| PanelError::field("state", e.to_string()))?;
-    }
-    let page = page.max(1);
-    let (rows, total) = sb::list_bookings(
-        &st.db,
-        app.id,
-        graph.as_deref(),
-        state.as_deref(),
-        page,
-        PER_PAGE,
-    )
-    .await?;
+    let search = Search::from_form(&q, &resource, &from, &to, &graph, &state)
+        .map_err(|(field, m)| PanelError::field(field, m))?;
+    let cursor = match before.trim() {
+        "" => None,
+        b => Some(BookingCursor::parse(b).ok_or_else(|| {
+            PanelError::field("before", "This page's place in the list is not one bookhook wrote; start again from the newest.")
+        })?),
+    };
+    let window = sb::Window::After {
+        cursor: cursor.as_ref(),
+        limit: PER_PAGE + 1,
+    };
+    let mut rows = sb::find_bookings(&st.db, app.id, &search, window).await?;
+    let next_before = if rows.len() as i64 > PER_PAGE {
+        rows.truncate(PER_PAGE as usize);
+        rows.last().map(|b| {
+            BookingCursor {
+                created_at: b.created_at,
+                id: b.id.clone(),
+            }
+            .to_string()
+        })
+    } else {
+        None
+    };
     let mut conn = st.db.acquire().await?;
     let inc = Includes {
         customers: true,
         event: true,
         ..Includes::default()
     };
+    let zones: std::collections::HashMap<String, String> = sb::list_resources(&st.db, app.id)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.timezone))
+        .collect();
     let mut items = Vec::with_capacity(rows.len());
     for b in &rows {
-        items.push(engine::booking_out(&mut conn, b, inc).await?);
+        let zone = zones.get(&b.resource_id).map_or("UTC", String::as_str);
+        items.push(ListedBooking {
+            booking: engine::booking_out(&mut conn, b, inc).await?,
+            start_local: crate::domain::zone::zoned(b.start_at, zone),
+        });
     }
     let seats: Vec<String> = rows
         .iter()
@@ -91,9 +125,7 @@ pub async fn list_bookings(
     let out_of_place = sb::seats_out_of_place(&mut conn, &seats).await?;
     Ok(BookingPage {
         items,
-        total,
-        page,
-        last_page: ((total + PER_PAGE - 1) / PER_PAGE).max(1),
+        next_before,
         out_of_place,
     })
 }
@@ -292,17 +324,11 @@ pub fn state_badge(state: &str) -> &'static str {
     }
 }
 
-/// `2030-01-10T10:00:00Z` → `2030-01-10 10:00`.
-fn short_time(s: &str) -> String {
-    s.get(..16).map(|t| t.replace('T', " ")).unwrap_or_default()
-}
-
 #[component]
 pub fn BookingsPage() -> impl IntoView {
     let slug = use_app_slug();
     let query = use_query_map();
     let filter = move |k: &str| query.read().get(k).unwrap_or_default();
-    let page = move || filter("page").parse::<i64>().unwrap_or(1).max(1);
     let create_resource = ServerAction::<CreateResource>::new();
     let create = ServerAction::<CreateBooking>::new();
     let resources = Resource::new(
@@ -321,14 +347,14 @@ pub fn BookingsPage() -> impl IntoView {
         move || {
             (
                 slug.get(),
-                filter("graph"),
-                filter("state"),
-                page(),
+                FILTERS.map(filter),
+                filter("before"),
                 create.version().get(),
             )
         },
-        |(s, g, st, p, _)| list_bookings(s, g, st, p),
+        |(s, [q, r, f, t, g, st], b, _)| list_bookings(s, q, r, f, t, g, st, b),
     );
+    let filtered = move || FILTERS.iter().any(|k| !filter(k).is_empty());
     // The new-booking forms open with `?new` in the address, so the link works without JavaScript.
     let show_new = Signal::derive(move || query.read().get("new").is_some());
     view! {
@@ -357,6 +383,34 @@ pub fn BookingsPage() -> impl IntoView {
         </Transition>
         <Form method="GET" action="" attr:class="filters">
             <label>
+                "Customer name, email or booking id"
+                <input type="search" name="q" value=filter("q") prop:value=move || filter("q") placeholder="ada@example.com" />
+            </label>
+            <label>
+                "Resource"
+                <select name="resource">
+                    <option value="">"All resources"</option>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            resources.await.unwrap_or_default().into_iter()
+                                .map(|r| {
+                                    let selected = filter("resource") == r.id;
+                                    view! { <option value=r.id.clone() selected=selected>{r.name.clone()}</option> }
+                                })
+                                .collect_view()
+                        })}
+                    </Transition>
+                </select>
+            </label>
+            <label>
+                "Starts from (UTC day)"
+                <input type="date" name="from" value=filter("from") prop:value=move || filter("from") />
+            </label>
+            <label>
+                "Starts until (UTC day)"
+                <input type="date" name="to" value=filter("to") prop:value=move || filter("to") />
+            </label>
+            <label>
                 "Graph"
                 <select name="graph" prop:value=move || filter("graph")>
                     <option value="">"All graphs"</option>
@@ -381,7 +435,20 @@ pub fn BookingsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading bookings…"</p> }>
             {move || Suspend::new(async move {
                 match bookings.await {
-                    Err(e) => view! { <p class="form-error">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
+                    Ok(p) if p.items.is_empty() && filtered() => {
+                        view! {
+                            <EmptyState title="No booking matches">
+                                <p>
+                                    "No booking of this app matches these filters"
+                                    {(!filter("before").is_empty()).then_some(" further down the list")}
+                                    ". A customer is found by part of the name or email, or by the whole email; "
+                                    "a booking by its whole id."
+                                </p>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
                     Ok(p) if p.items.is_empty() => {
                         view! {
                             <EmptyState title="No bookings here">
@@ -405,19 +472,24 @@ pub fn BookingsPage() -> impl IntoView {
 #[component]
 fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
     let query = use_query_map();
-    let link = move |p: i64| {
+    // Paging keeps the filters in the address.
+    let filters: Vec<(&str, String)> = {
         let q = query.read_untracked();
-        let mut parts = vec![format!("page={p}")];
-        for k in ["graph", "state"] {
-            if let Some(v) = q.get(k).filter(|v| !v.is_empty()) {
-                parts.push(format!("{k}={v}"));
-            }
-        }
-        format!("?{}", parts.join("&"))
+        FILTERS
+            .iter()
+            .map(|k| (*k, q.get(k).unwrap_or_default()))
+            .collect()
     };
-    let (prev, next) = (link(page.page - 1), link(page.page + 1));
-    let has_prev = page.page > 1;
-    let has_next = page.page < page.last_page;
+    let older = page.next_before.clone().map(|b| {
+        let mut pairs = filters.clone();
+        pairs.push(("before", b));
+        query_href(&pairs)
+    });
+    let newest = query
+        .read_untracked()
+        .get("before")
+        .filter(|b| !b.is_empty())
+        .map(|_| query_href(&filters));
     view! {
         <div class="table-wrap">
             <table class="table">
@@ -427,7 +499,7 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
                         <th>"What"</th>
                         <th>"Customer"</th>
                         <th>"Graph"</th>
-                        <th>"Start (UTC)"</th>
+                        <th>"Start"</th>
                         <th>"Created"</th>
                     </tr>
                 </thead>
@@ -435,7 +507,7 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
                     {page
                         .items
                         .into_iter()
-                        .map(|b| {
+                        .map(|ListedBooking { booking: b, start_local }| {
                             let out_of_place = page.out_of_place.contains(&b.id);
                             let href = format!("/apps/{slug}/bookings/{}", b.id);
                             let customer = b
@@ -460,8 +532,8 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
                                     <td>
                                         <code>{b.graph.clone()}</code>
                                     </td>
-                                    <td>{short_time(&b.start)}</td>
-                                    <td>{short_time(&b.created_at)}</td>
+                                    <td><ZonedWhen t=start_local /></td>
+                                    <td>{crate::domain::booking::parse_time(&b.created_at).map(|ms| view! { <When ms /> })}</td>
                                 </tr>
                             }
                         })
@@ -470,15 +542,9 @@ fn BookingTable(page: BookingPage, slug: String) -> impl IntoView {
             </table>
         </div>
         <div class="pager">
-            <span class="muted">
-                {format!("{} booking{} · page {} of {}", page.total, if page.total == 1 { "" } else { "s" }, page.page, page.last_page)}
-            </span>
-            <Show when=move || has_prev>
-                <A href=prev.clone()>"← Newer"</A>
-            </Show>
-            <Show when=move || has_next>
-                <A href=next.clone()>"Older →"</A>
-            </Show>
+            // Plain links: <A> would mark the newest page as the current one on every page.
+            {newest.map(|h| view! { <a href=h>"← Newest"</a> })}
+            {older.map(|h| view! { <a href=h>"Older →"</a> })}
         </div>
     }
 }

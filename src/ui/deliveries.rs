@@ -8,7 +8,7 @@ use crate::domain::log::{LogFilter, LogPage, MessageDetail, MessageOut, STATUSES
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, DevModeGate};
 use crate::ui::widgets::{
-    copy_to_clipboard, delivery_badge, ClockSwitch, EmptyState, FormError, When,
+    copy_to_clipboard, delivery_badge, query_href, ClockSwitch, EmptyState, FormError, When,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,6 +25,9 @@ pub async fn list_messages(
 ) -> PanelResult<LogPage> {
     use crate::panel;
     let (st, _, app) = panel::user_and_app(&app).await?;
+    filter
+        .lookup()
+        .map_err(|m| crate::error::PanelError::field("q", m))?;
     let mut items =
         crate::store::log::messages(&st.db, app.id, &filter, before, PAGE_SIZE + 1).await?;
     let next_before = if items.len() as i64 > PAGE_SIZE {
@@ -98,6 +101,7 @@ pub fn DeliveriesPage() -> impl IntoView {
         booking: q("booking"),
         from: ms_from_local(&q("from")),
         to: ms_from_local(&q("to")),
+        text: q("q"),
     });
     let before = Memo::new(move |_| q("before").parse::<i64>().ok());
     let live = RwSignal::new(true);
@@ -160,7 +164,7 @@ pub fn DeliveriesPage() -> impl IntoView {
                         {State::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>"Booking id" <input type="text" name="booking" prop:value=move || q("booking") placeholder="uuid" /></label>
+                <label>"Customer email, booking id or message id" <input type="search" name="q" value=q("q") prop:value=move || q("q") placeholder="ada@example.com" /></label>
                 <label>"From (UTC)" <input type="datetime-local" name="from" prop:value=move || q("from") /></label>
                 <label>"To (UTC)" <input type="datetime-local" name="to" prop:value=move || q("to") /></label>
                 <button type="submit" class="btn">"Filter"</button>
@@ -192,28 +196,24 @@ fn LogTable(page: LogPage) -> impl IntoView {
     let slug = use_app_slug();
     let query = use_query_map();
     // The filters in the URL, to keep them when paging.
-    let filters: Vec<String> = {
+    let filters: Vec<(&str, String)> = {
         let q = query.read_untracked();
         [
-            "webhook", "status", "graph", "state", "booking", "from", "to",
+            "webhook", "status", "graph", "state", "booking", "from", "to", "q",
         ]
         .iter()
-        .filter_map(|k| {
-            q.get(k)
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={v}"))
-        })
+        .map(|k| (*k, q.get(k).unwrap_or_default()))
         .collect()
     };
     let older = page.next_before.map(|b| {
-        let mut parts = filters.clone();
-        parts.push(format!("before={b}"));
-        format!("?{}", parts.join("&"))
+        let mut pairs = filters.clone();
+        pairs.push(("before", b.to_string()));
+        query_href(&pairs)
     });
     let newest = query
         .read_untracked()
         .get("before")
-        .map(|_| format!("?{}", filters.join("&")));
+        .map(|_| query_href(&filters));
     view! {
         <div class="table-wrap">
             <table class="table" data-testid="log">
@@ -235,8 +235,9 @@ fn LogTable(page: LogPage) -> impl IntoView {
             </table>
         </div>
         <div class="pager">
-            {newest.map(|h| view! { <A href=h>"← Newest"</A> })}
-            {older.map(|h| view! { <A href=h>"Older →"</A> })}
+            // Plain links: <A> would mark the newest page as the current one on every page.
+            {newest.map(|h| view! { <a href=h>"← Newest"</a> })}
+            {older.map(|h| view! { <a href=h>"Older →"</a> })}
         </div>
     }
 }

@@ -230,3 +230,39 @@ pub fn copy_to_clipboard(text: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = text;
 }
+
+/// `?k=v&…` for a link that keeps a page's filters: the pairs that have a value, each
+/// percent-encoded as a GET form would send it.
+pub fn query_href(pairs: &[(&str, String)]) -> String {
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    format!("?{}", parts.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_filter_link_encodes_what_a_form_would() {
+        let href = super::query_href(&[
+            ("q", "ada+1@example.com".into()),
+            ("graph", String::new()),
+            ("q2", "Grace Hopper & co".into()),
+        ]);
+        assert_eq!(href, "?q=ada%2B1%40example.com&q2=Grace+Hopper+%26+co");
+        assert_eq!(super::query_href(&[]), "?");
+    }
+}

@@ -17,6 +17,7 @@ mod openapi;
 mod pages;
 mod properties;
 mod receiver;
+mod search;
 mod snippets;
 mod soak;
 mod webhooks;
