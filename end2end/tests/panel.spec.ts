@@ -162,7 +162,7 @@ test('a confirm_decline booking is created and confirmed in the panel', async ({
   await page.getByLabel('State').selectOption('declined');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page).toHaveURL(/state=declined/);
-  await expect(page.getByRole('heading', { name: 'No bookings here' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'No booking matches' })).toBeVisible();
 });
 
 test('a webhook is created through the matrix, edited, its secret rotated, and deleted', async ({ page }) => {
