@@ -176,3 +176,103 @@ test('the main forms work with JavaScript off: sign in, new booking, its actions
   await expect(p.getByRole('switch', { name: 'Enabled' })).toBeChecked();
   await ctx.close();
 });
+
+/** Presses Tab until `target` has the focus (at most `max` times). */
+async function tabTo(page: Page, target: ReturnType<Page['locator']>, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
+
+test('the keyboard alone: the profile menu, a new booking, its action, a new webhook', async ({ page }) => {
+  await signIn(page);
+  await developerModeOn(page);
+  const base = page.url().replace(/\/bookings$/, '');
+
+  // The profile menu opens with Enter, its switch toggles with Space, Escape closes it and gives
+  // the focus back.
+  const profile = page.getByLabel('Profile');
+  const toggle = page.getByRole('switch', { name: 'Developer Mode' });
+  await page.locator('body').focus();
+  await tabTo(page, profile);
+  await page.keyboard.press('Enter');
+  await expect(toggle).toBeVisible();
+  await tabTo(page, toggle);
+  await page.keyboard.press('Space');
+  await expect(toggle).not.toBeChecked();
+  await page.keyboard.press('Space');
+  await expect(toggle).toBeChecked();
+  await page.keyboard.press('Escape');
+  await expect(toggle).toBeHidden();
+  await expect(profile).toBeFocused();
+
+  // A booking: the New booking link, then every field typed.
+  const newBooking = page.getByRole('link', { name: 'New booking' });
+  await tabTo(page, newBooking);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\?new$/);
+  const resourceForm = page.locator('form', { has: page.getByRole('button', { name: 'Create resource' }) });
+  await tabTo(page, resourceForm.locator('input[name="name"]'));
+  await page.keyboard.type('Keyboard room');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('UTC');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Enter');
+  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
+  await expect(form.getByLabel('Resource').locator('option', { hasText: 'Keyboard room' })).toHaveCount(1);
+  await tabTo(page, form.getByLabel('Resource'));
+  // A select takes the first letters of an option.
+  await page.keyboard.type('Keyboard room');
+  await expect(form.getByLabel('Resource')).toHaveValue(
+    (await form.getByLabel('Resource').locator('option', { hasText: 'Keyboard room' }).getAttribute('value'))!,
+  );
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('confirm_decline');
+  await expect(form.getByLabel('Graph')).toHaveValue('confirm_decline');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Typed session');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Room 1');
+  // datetime-local, en-US: month, day, year, hour, minute, AM/PM.
+  // (the year takes up to six digits, so the arrow moves on to the hour).
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('01102030');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.type('1000A');
+  await tabTo(page, form.getByLabel('End', { exact: false }));
+  await page.keyboard.type('01102030');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.type('1100A');
+  await expect(form.getByLabel('Start', { exact: false })).toHaveValue('2030-01-10T10:00');
+  await expect(form.getByLabel('End', { exact: false })).toHaveValue('2030-01-10T11:00');
+  await tabTo(page, form.getByLabel('Customer name'));
+  await page.keyboard.type('Kay Board');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('kay@example.org');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('booking-state')).toHaveText('tentative');
+  await waitForHydration(page);
+
+  // Its action, reached with Tab and pressed with Enter.
+  await tabTo(page, page.getByRole('button', { name: 'confirm', exact: true }));
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('booking-state')).toHaveText('confirmed');
+
+  // A webhook: the URL typed, a box of the matrix checked with Space, the form sent with Enter.
+  await page.goto(`${base}/webhooks/new`);
+  await waitForHydration(page);
+  await tabTo(page, page.getByLabel('Endpoint URL'));
+  await page.keyboard.type('https://hooks.example.com/keyboard');
+  await tabTo(page, page.getByLabel('confirm_decline confirmed'));
+  await page.keyboard.press('Space');
+  await expect(page.getByLabel('confirm_decline confirmed')).toBeChecked();
+  await tabTo(page, page.getByRole('button', { name: 'Create webhook' }));
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/webhooks\/[^/]+$/);
+  await expect(page.getByLabel('Endpoint URL')).toHaveValue('https://hooks.example.com/keyboard');
+  await expect(page.getByLabel('confirm_decline confirmed')).toBeChecked();
+});

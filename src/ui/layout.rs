@@ -156,15 +156,31 @@ fn current_section() -> Memo<String> {
     })
 }
 
+/// Escape closes an open header menu and gives the focus back to the control that opened it.
+fn close_on_escape(
+    ev: &leptos::ev::KeyboardEvent,
+    open: RwSignal<bool>,
+    summary: NodeRef<leptos::html::Summary>,
+) {
+    if ev.key() == "Escape" && open.get_untracked() {
+        open.set(false);
+        if let Some(s) = summary.get_untracked() {
+            let _ = s.focus();
+        }
+    }
+}
+
 #[component]
 fn AppSwitcher(apps: Vec<AppSummary>, current: AppSummary) -> impl IntoView {
     let section = current_section();
     let open = RwSignal::new(false);
+    let summary = NodeRef::<leptos::html::Summary>::new();
     let current_slug = current.slug.clone();
     view! {
-        <details class="dropdown app-switcher" prop:open=move || open.get()>
+        <details class="dropdown app-switcher" prop:open=move || open.get()
+            on:keydown=move |ev| close_on_escape(&ev, open, summary)>
             // The accessible name holds the visible text (WCAG 2.5.3, "label in name").
-            <summary
+            <summary node_ref=summary
                 aria-label=format!("Switch app: {} {}", current.name, current.slug)
                 on:click=move |ev| {
                     ev.prevent_default();
@@ -227,9 +243,11 @@ fn ProfileMenu(email: String) -> impl IntoView {
         None => {}
     });
     let initial = email.chars().next().unwrap_or('?').to_ascii_uppercase();
+    let summary = NodeRef::<leptos::html::Summary>::new();
     view! {
-        <details class="dropdown profile" prop:open=move || open.get()>
-            <summary
+        <details class="dropdown profile" prop:open=move || open.get()
+            on:keydown=move |ev| close_on_escape(&ev, open, summary)>
+            <summary node_ref=summary
                 aria-label=format!("Profile: {email}")
                 on:click=move |ev| {
                     ev.prevent_default();
