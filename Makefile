@@ -82,12 +82,18 @@ test-unit:
 	$(LEPTOS_ENV_VARS) cargo test --features ssr
 
 # The fault soak at full size (make test runs a short one): 20,000 transitions, flaky and dead
-# receivers, the server killed twice; prints what happened to every message.
-#   make soak [SOAK_TRANSITIONS=N] [SOAK_BACKEND=postgres]
+# receivers, the server killed twice; prints what happened to every message. Then the ground
+# giving way FAULT_EPISODES times in a row (make test runs one of each): on SQLite the data
+# directory's file system filling up and freed, on PostgreSQL the server stopped for 4 s under
+# load and started again.
+#   make soak [SOAK_TRANSITIONS=N] [FAULT_EPISODES=N] [SOAK_BACKEND=postgres]
 SOAK_TRANSITIONS ?= 20000
+FAULT_EPISODES ?= 5
 soak:
 	$(LEPTOS_ENV_VARS) SOAK_TRANSITIONS=$(SOAK_TRANSITIONS) BOOKHOOK_TEST_BACKEND=$(SOAK_BACKEND) \
 		cargo test --features ssr --test api soak -- --nocapture
+	$(LEPTOS_ENV_VARS) FAULT_EPISODES=$(FAULT_EPISODES) BOOKHOOK_TEST_BACKEND=$(SOAK_BACKEND) \
+		cargo test --features ssr --test api faults:: -- --nocapture
 
 # The same integration suite on PostgreSQL (BOOKHOOK_TEST_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432; each test creates a database of its own). A server that

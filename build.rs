@@ -8,6 +8,12 @@ fn main() {
     // only checks that the variable agrees). Switching it recompiles this crate, not its
     // dependencies (about 15 s with incremental builds).
     println!("cargo::rustc-check-cfg=cfg(bookhook_test_postgres)");
+    // The disk-full test mounts a small tmpfs, which needs root (as the tests run here and in
+    // CI); built by anyone else it is reported as ignored, with that reason.
+    println!("cargo::rustc-check-cfg=cfg(bookhook_test_root)");
+    if effective_uid() == Some(0) {
+        println!("cargo::rustc-cfg=bookhook_test_root");
+    }
     println!("cargo::rerun-if-env-changed=BOOKHOOK_TEST_BACKEND");
     match std::env::var("BOOKHOOK_TEST_BACKEND").as_deref() {
         Ok("postgres") => println!("cargo::rustc-cfg=bookhook_test_postgres"),
@@ -20,4 +26,11 @@ fn main() {
             println!("cargo::error=BOOKHOOK_TEST_BACKEND is not UTF-8; use postgres, sqlite or leave it unset");
         }
     }
+}
+
+/// This process's effective user id, from /proc (Linux); `None` elsewhere.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
 }

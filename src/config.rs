@@ -39,6 +39,9 @@ pub struct Settings {
     pub database_url: String,
     /// Connections this instance's pool opens at most (default 8 on SQLite, 16 on PostgreSQL).
     pub database_max_connections: u32,
+    /// How long a call waits for the database (a connection, on PostgreSQL) before it is
+    /// answered 503 `storage_unavailable`.
+    pub database_wait_secs: u64,
     /// A `tracing` filter such as `info` or `bookhook=debug,info`.
     pub log_level: String,
     /// The URL people reach the panel at; `https://…` marks the session cookie `Secure`.
@@ -79,6 +82,7 @@ struct FileSettings {
     data_dir: Option<String>,
     database_url: Option<String>,
     database_max_connections: Option<u32>,
+    database_wait_secs: Option<u64>,
     log_level: Option<String>,
     public_url: Option<String>,
     site_root: Option<String>,
@@ -99,6 +103,7 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
 pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 7 * 24 * 60;
+pub const DEFAULT_DATABASE_WAIT_SECS: u64 = 2;
 
 impl Settings {
     /// Loads the layers in order. `file` is `--config`; without it `./bookhook.toml` is read
@@ -147,6 +152,14 @@ impl Settings {
             1,
             1_000,
         )? as u32;
+        let database_wait_secs = number(
+            &env,
+            "DATABASE_WAIT_SECS",
+            f.database_wait_secs,
+            DEFAULT_DATABASE_WAIT_SECS,
+            1,
+            60,
+        )?;
         let public_url = env("PUBLIC_URL")
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
@@ -235,6 +248,7 @@ impl Settings {
             data_dir,
             database_url,
             database_max_connections,
+            database_wait_secs,
             log_level: env("LOG_LEVEL")
                 .or(f.log_level)
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.into()),
@@ -322,6 +336,20 @@ mod tests {
         let s = load(f, &[("LISTEN", "0.0.0.0:5000")]).unwrap();
         assert_eq!(s.listen.to_string(), "0.0.0.0:5000");
         assert_eq!(s.log_level, "debug");
+    }
+
+    #[test]
+    fn the_database_wait_is_two_seconds_unless_set_and_bounded() {
+        assert_eq!(
+            load(FileSettings::default(), &[])
+                .unwrap()
+                .database_wait_secs,
+            2
+        );
+        let s = load(FileSettings::default(), &[("DATABASE_WAIT_SECS", "5")]).unwrap();
+        assert_eq!(s.database_wait_secs, 5);
+        let e = load(FileSettings::default(), &[("DATABASE_WAIT_SECS", "0")]).unwrap_err();
+        assert!(e.to_string().starts_with("database_wait_secs:"), "{e}");
     }
 
     #[test]

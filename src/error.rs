@@ -47,6 +47,15 @@ impl PanelError {
     pub fn too_many(message: impl Into<String>) -> Self {
         Self::new(429, message, None)
     }
+    /// The database cannot be written now (503); the store logs the cause once per episode.
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            "The database cannot save changes right now (it is full, read-only or unreachable). \
+             Try again in a few seconds.",
+            None,
+        )
+    }
     /// An unexpected failure: the cause goes to the log, the caller only learns that it failed.
     #[cfg(feature = "ssr")]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -99,7 +108,11 @@ fn plain_form_post() -> bool {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for PanelError {
     fn from(e: sqlx::Error) -> Self {
-        Self::internal(e)
+        if crate::store::is_unavailable(&e) {
+            Self::unavailable()
+        } else {
+            Self::internal(e)
+        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! Delivery metrics in the Prometheus text format: attempts by outcome, attempt durations, and
-//! (read from the database at scrape time) messages by status, due now, and the oldest's age.
+//! Delivery metrics in the Prometheus text format: attempts by outcome, attempt durations, the
+//! storage's episodes of unavailability, and (read from the database at scrape time) messages
+//! by status, due now, and the oldest's age.
 
 use std::sync::atomic::{AtomicI64, AtomicU64};
 
 use prometheus_client::encoding::prometheus_text;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -20,6 +21,21 @@ const STATUSES: [&str; 4] = ["pending", "delivering", "delivered", "failed"];
 
 /// One label, fixed at compile time: every label value here comes from a closed set.
 type Label = [(&'static str, &'static str); 1];
+
+/// The database's gauges of the deliveries, read for one scrape.
+pub struct DeliveryGauges {
+    pub by_status: Vec<(String, i64)>,
+    pub due: i64,
+    pub oldest_pending_age_secs: f64,
+}
+
+/// The store's episodes of unavailability, as its `Outage` counts them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Storage {
+    pub unavailable: bool,
+    pub episodes: u64,
+    pub errors: u64,
+}
 
 /// Each value owns its registry, so servers sharing a process (as the tests start them) never
 /// share a series. Counter names are registered without `_total`: the encoder adds it.
@@ -101,16 +117,47 @@ impl Metrics {
         (self.booking_commits.get(), self.bookings_created.get())
     }
 
-    /// The exposition in the Prometheus text format 0.0.4, the type `/metrics` declares.
-    pub fn render(
-        &self,
-        by_status: &[(String, i64)],
-        due: i64,
-        oldest_pending_age_secs: f64,
-    ) -> String {
+    /// The exposition in the Prometheus text format 0.0.4, the type `/metrics` declares; the
+    /// deliveries' gauges are left out when the database could not be read.
+    pub fn render(&self, gauges: Option<&DeliveryGauges>, storage: Storage) -> String {
         // The gauges are the database's, read by the caller for this scrape alone: a registry of
         // their own per scrape keeps concurrent scrapes from seeing each other's readings.
         let mut scrape = Registry::default();
+        let unavailable = Gauge::<i64, AtomicI64>::default();
+        unavailable.set(storage.unavailable as i64);
+        scrape.register(
+            "bookhook_storage_unavailable",
+            "1 while the database cannot be written (full, read-only, down or refusing connections)",
+            unavailable,
+        );
+        scrape.register(
+            "bookhook_storage_unavailable_episodes",
+            "Episodes of the database being unavailable since the process started",
+            ConstCounter::new(storage.episodes),
+        );
+        scrape.register(
+            "bookhook_storage_unavailable_errors",
+            "Operations refused because the database was unavailable",
+            ConstCounter::new(storage.errors),
+        );
+        if let Some(g) = gauges {
+            Self::register_gauges(&mut scrape, g);
+        }
+
+        let mut s = String::new();
+        // Writing into a String cannot fail; an encoder error would be a bug in the crate, and a
+        // scrape with what was written beats a panic in the handler.
+        if let Err(e) = prometheus_text::encode(&mut s, &self.registry)
+            .and_then(|()| prometheus_text::encode(&mut s, &scrape))
+        {
+            tracing::warn!(error = %e, "encoding metrics failed");
+        }
+        s
+    }
+
+    fn register_gauges(scrape: &mut Registry, g: &DeliveryGauges) {
+        let (by_status, due, oldest_pending_age_secs) =
+            (&g.by_status, g.due, g.oldest_pending_age_secs);
         let deliveries = Family::<Label, Gauge>::default();
         for status in STATUSES {
             let n = by_status
@@ -135,16 +182,6 @@ impl Metrics {
             "Age of the oldest message not yet delivered or failed",
             oldest,
         );
-
-        let mut s = String::new();
-        // Writing into a String cannot fail; an encoder error would be a bug in the crate, and a
-        // scrape with what was written beats a panic in the handler.
-        if let Err(e) = prometheus_text::encode(&mut s, &self.registry)
-            .and_then(|()| prometheus_text::encode(&mut s, &scrape))
-        {
-            tracing::warn!(error = %e, "encoding metrics failed");
-        }
-        s
     }
 }
 
@@ -208,7 +245,17 @@ mod tests {
         m.bookings_committed(2);
         assert_eq!(m.booking_commits(), (2, 5));
         let by_status = [("pending".to_owned(), 4), ("failed".to_owned(), 1)];
-        let s = parse(&m.render(&by_status, 2, 12.5));
+        let g = DeliveryGauges {
+            by_status: by_status.to_vec(),
+            due: 2,
+            oldest_pending_age_secs: 12.5,
+        };
+        let storage = Storage {
+            unavailable: true,
+            episodes: 2,
+            errors: 7,
+        };
+        let s = parse(&m.render(Some(&g), storage));
 
         let types: Vec<_> = {
             let mut v: Vec<_> = s
@@ -229,6 +276,9 @@ mod tests {
                 ("bookhook_deliveries", "gauge"),
                 ("bookhook_deliveries_due", "gauge"),
                 ("bookhook_oldest_pending_age_seconds", "gauge"),
+                ("bookhook_storage_unavailable", "gauge"),
+                ("bookhook_storage_unavailable_episodes_total", "counter"),
+                ("bookhook_storage_unavailable_errors_total", "counter"),
             ]
         );
         let v = |series: &str| *s.samples.get(series).unwrap_or_else(|| panic!("{series}"));
@@ -243,6 +293,9 @@ mod tests {
         assert_eq!(v("bookhook_deliveries{status=\"failed\"}"), 1.0);
         assert_eq!(v("bookhook_deliveries_due"), 2.0);
         assert_eq!(v("bookhook_oldest_pending_age_seconds"), 12.5);
+        assert_eq!(v("bookhook_storage_unavailable"), 1.0);
+        assert_eq!(v("bookhook_storage_unavailable_episodes_total"), 2.0);
+        assert_eq!(v("bookhook_storage_unavailable_errors_total"), 7.0);
 
         // Cumulative buckets, with the bounds written exactly as before (`1`, not `1.0`).
         let bucket = |le: &str| {
@@ -263,8 +316,9 @@ mod tests {
         assert_eq!(v("bookhook_attempt_duration_seconds_count"), 4.0);
         let sum = v("bookhook_attempt_duration_seconds_sum");
         assert!((sum - 20.0435).abs() < 1e-9, "{sum}");
-        // Nothing else: 3 outcomes, 13 buckets + sum + count, 2 booking counters, 4 + 2 gauges.
-        assert_eq!(s.samples.len(), 3 + 15 + 2 + 6);
+        // Nothing else: 3 outcomes, 13 buckets + sum + count, 2 booking counters, 4 + 2 gauges,
+        // 3 of the storage.
+        assert_eq!(s.samples.len(), 3 + 15 + 2 + 6 + 3);
     }
 
     #[test]
@@ -273,7 +327,12 @@ mod tests {
         a.observe("delivered", Duration::from_millis(1));
         a.bookings_committed(1);
         assert_eq!(b.booking_commits(), (0, 0));
-        let s = parse(&b.render(&[], 0, 0.0));
+        let s = parse(&b.render(None, Storage::default()));
+        assert!(
+            !s.types.contains_key("bookhook_deliveries"),
+            "the database's gauges are left out when it was not read"
+        );
+        assert_eq!(s.samples["bookhook_storage_unavailable"], 0.0);
         assert_eq!(
             s.samples["bookhook_attempts_total{outcome=\"delivered\"}"],
             0.0

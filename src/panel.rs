@@ -69,6 +69,7 @@ pub fn from_engine(e: EngineError) -> PanelError {
         EngineError::NotFound(what) => PanelError::not_found(what),
         EngineError::Transition(t) => PanelError::field("action", t.to_string()),
         EngineError::Conflict(m) => PanelError::conflict(None, m),
-        EngineError::Db(e) => PanelError::internal(e),
+        EngineError::Unavailable => PanelError::unavailable(),
+        EngineError::Db(e) => e.into(),
     }
 }

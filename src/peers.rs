@@ -86,9 +86,13 @@ async fn notify_loop(
         buf.sort_by_key(|e| (e.app_id, e.wake));
         buf.dedup();
         let payloads: Vec<String> = buf.drain(..).map(|e| encode(&instance, e)).collect();
-        if let Err(e) = crate::store::notify::notify_all(&pool, CHANNEL, &payloads).await {
-            // The others still find new messages within their worker's one-second poll.
-            tracing::warn!(error = %e, "notifying the other instances failed");
+        match crate::store::notify::notify_all(&pool, CHANNEL, &payloads).await {
+            // The others still find new messages within their worker's one-second poll; an
+            // unavailable database is logged once per episode by the store.
+            Err(e) if !crate::store::is_unavailable(&e) => {
+                tracing::warn!(error = %e, "notifying the other instances failed")
+            }
+            _ => {}
         }
     }
 }
@@ -119,7 +123,9 @@ async fn listen_loop(
             Err(e) => {
                 // The listener reconnects on the next recv; what was sent meanwhile is caught
                 // up by waking the worker once.
-                tracing::warn!(error = %e, "listening for the other instances failed");
+                if !crate::store::is_unavailable(&e) {
+                    tracing::warn!(error = %e, "listening for the other instances failed");
+                }
                 wake.notify_one();
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -36,6 +36,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
     Db::open(
         &settings.database_url,
         settings.database_max_connections,
+        Duration::from_secs(settings.database_wait_secs),
         store::secrets::Secrets::new(key),
     )
     .await

@@ -20,6 +20,10 @@ use serde::de::DeserializeOwned;
 /// Bodies above this are refused with 413 before they are read in full.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// What a 503 tells the client to wait before trying again: about as long as a database
+/// restart takes.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 /// Every route of the API: the router is built from this table, and the access tests walk it,
 /// so a route cannot be added without being checked for who may call it.
 fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
@@ -136,6 +140,19 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
+    /// 503 `storage_unavailable`, with `Retry-After`: the database cannot be written now (full,
+    /// read-only, down or refusing connections). Not logged here: the store logs each episode
+    /// once, with its cause.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            format!(
+                "The database cannot be written right now (it is full, read-only or unreachable). \
+                 Try again in {RETRY_AFTER_SECS} seconds."
+            ),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -152,6 +169,12 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Basic realm=\"bookhook\""),
+            );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(RETRY_AFTER_SECS),
             );
         }
         res
@@ -174,14 +197,19 @@ impl From<EngineError> for ApiError {
             )
             .field("action"),
             EngineError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
-            EngineError::Db(e) => internal(e),
+            EngineError::Unavailable => Self::unavailable(),
+            EngineError::Db(e) => e.into(),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        internal(e)
+        if store::is_unavailable(&e) {
+            Self::unavailable()
+        } else {
+            internal(e)
+        }
     }
 }
 

@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let db = store::Db::open(
         &format!("sqlite://{}", dir.path().join("log.db").display()),
         8,
+        std::time::Duration::from_secs(2),
         store::secrets::Secrets::ephemeral(),
     )
     .await?;

@@ -21,6 +21,21 @@ pub(super) struct Recorder {
     pub(super) notifier: Notifier,
 }
 
+/// A batch of attempts decided and not yet written: what [`Recorder::write_round`] writes, as
+/// often as it takes.
+pub(super) struct Round {
+    records: Vec<AttemptRecord>,
+    health: HealthChanges,
+    delivered: usize,
+    now: i64,
+}
+
+impl Round {
+    pub(super) fn attempts(&self) -> usize {
+        self.records.len()
+    }
+}
+
 impl Recorder {
     /// Decides the next state of each claimed message and the endpoints' health, and writes it
     /// all in one transaction. Returns how many were delivered.
@@ -35,8 +50,31 @@ impl Recorder {
         )
     )]
     pub(super) async fn record(&self, sent: Vec<Sent>, now: i64) -> anyhow::Result<usize> {
-        if sent.is_empty() {
+        let round = self.decide(sent, now).await;
+        self.write_round(&round).await?;
+        Ok(round.delivered)
+    }
+
+    /// Writes a decided round (again, after a failure: nothing of it was kept) and tells the
+    /// live logs. Returns how many were delivered.
+    pub(super) async fn write_round(&self, round: &Round) -> anyhow::Result<usize> {
+        if round.records.is_empty() {
             return Ok(0);
+        }
+        self.write(&round.records, &round.health, round.now).await?;
+        Ok(round.delivered)
+    }
+
+    /// Decides the next state of each claimed message and the endpoints' health; counts the
+    /// attempts in the metrics, once, however often the round must be written.
+    pub(super) async fn decide(&self, sent: Vec<Sent>, now: i64) -> Round {
+        if sent.is_empty() {
+            return Round {
+                records: vec![],
+                health: HealthChanges::default(),
+                delivered: 0,
+                now,
+            };
         }
         // Only endpoints that failed now can have been failing long enough to be disabled.
         let mut hooks: Vec<String> = sent
@@ -46,7 +84,12 @@ impl Recorder {
             .collect();
         hooks.sort();
         hooks.dedup();
-        let failing = sd::failing_since(&self.db, &hooks).await?;
+        // When this cannot be read (the database is down), the round is decided as if none of
+        // them were failing yet: their failure run still starts or goes on when it is written,
+        // and a webhook due to be disabled is disabled by its next failure instead.
+        let failing = sd::failing_since(&self.db, &hooks)
+            .await
+            .unwrap_or_default();
         let mut health = HealthChanges::default();
         let mut delivered = 0;
         let mut records = Vec::with_capacity(sent.len());
@@ -65,8 +108,12 @@ impl Recorder {
         health.recovered.dedup();
         health.failing.dedup();
         health.disable.dedup();
-        self.write(&records, &health, now).await?;
-        Ok(delivered)
+        Round {
+            records,
+            health,
+            delivered,
+            now,
+        }
     }
 
     /// Decides what a manual attempt does to its message, which had status `before`, and

@@ -10,7 +10,7 @@
 use super::admission::Admission;
 use super::attempt::Attempter;
 pub use super::attempt::{Sent, MAX_RESPONSE_BODY};
-use super::record::Recorder;
+use super::record::{Recorder, Round};
 use super::retry::RetrySchedule;
 use crate::domain::delivery::Trigger;
 use crate::domain::webhook::TargetPolicy;
@@ -19,11 +19,29 @@ use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::store::deliveries::{self as sd, AttemptRecord, Claimed, Endpoint};
 use crate::store::{now_ms, Db};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
+
+/// While the database cannot be written, what could not be written is tried again after this
+/// pause, doubled each time up to [`RETRY_MAX`]: a database that returns is heard within a
+/// second (on PostgreSQL each try also waits up to the settings' `database_wait_secs` for a
+/// connection, and takes one the moment the server accepts it).
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// On shutdown, rounds not yet written are tried this long before their messages are left to
+/// their lease.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Whether a failure of the worker's is the database being unavailable (the store's one rule);
+/// the store logs those once per episode, so the worker does not log them again.
+fn unavailable(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>()
+        .is_some_and(crate::store::is_unavailable)
+}
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -148,21 +166,10 @@ impl Worker {
     /// attempts in flight finish and records them before returning.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let slots = self.admission.slots().clone();
-        let (tx, mut rx) = mpsc::unbounded_channel::<Sent>();
+        let (tx, rx) = mpsc::unbounded_channel::<Sent>();
         let recorder = {
             let me = self.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::with_capacity(512);
-                while rx.recv_many(&mut buf, 1024).await > 0 {
-                    let batch = std::mem::take(&mut buf);
-                    let n = batch.len();
-                    if let Err(e) = me.recorder.record(batch, now_ms()).await {
-                        tracing::error!(error = %e, attempts = n, "recording attempts failed; their claims expire and they are retried");
-                    }
-                    // Ordered endpoints and freed slots may have made more messages due.
-                    me.notifier.wake_worker();
-                }
-            })
+            tokio::spawn(async move { me.record_rounds(rx).await })
         };
         let handed = {
             let me = self.clone();
@@ -203,7 +210,9 @@ impl Worker {
                     n > 0 && n >= room
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "claiming deliveries failed");
+                    if !unavailable(&e) {
+                        tracing::error!(error = %e, "claiming deliveries failed");
+                    }
                     false
                 }
             };
@@ -236,6 +245,64 @@ impl Worker {
 }
 
 impl Worker {
+    /// Records finished attempts in batches (rounds). A round that could not be written because
+    /// the database is unavailable (full, down) is kept and written again, oldest first, as
+    /// soon as the database takes it, so its messages never wait for their lease to expire
+    /// because of an outage this process saw and survived. A round refused for another reason
+    /// (a bug) is dropped, logged: its claims expire and its messages are sent again.
+    async fn record_rounds(&self, mut rx: mpsc::UnboundedReceiver<Sent>) {
+        let mut buf = Vec::with_capacity(512);
+        let mut unwritten: VecDeque<Round> = VecDeque::new();
+        let mut pause = RETRY_FIRST;
+        // Set when every sender is gone (the worker is stopping).
+        let mut closed: Option<Instant> = None;
+        loop {
+            match (unwritten.is_empty(), closed.is_some()) {
+                (true, true) => break,
+                (true, false) => {
+                    if rx.recv_many(&mut buf, 1024).await == 0 {
+                        break;
+                    }
+                }
+                (false, false) => tokio::select! {
+                    n = rx.recv_many(&mut buf, 1024) => if n == 0 { closed = Some(Instant::now()) },
+                    _ = tokio::time::sleep(pause) => {}
+                },
+                (false, true) => tokio::time::sleep(pause).await,
+            }
+            if !buf.is_empty() {
+                let round = self
+                    .recorder
+                    .decide(std::mem::take(&mut buf), now_ms())
+                    .await;
+                unwritten.push_back(round);
+            }
+            while let Some(round) = unwritten.front() {
+                match self.recorder.write_round(round).await {
+                    Ok(_) => {
+                        unwritten.pop_front();
+                        pause = RETRY_FIRST;
+                    }
+                    Err(e) if unavailable(&e) => {
+                        pause = (pause * 2).min(RETRY_MAX);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, attempts = round.attempts(), "recording attempts failed; their claims expire and they are retried");
+                        unwritten.pop_front();
+                    }
+                }
+            }
+            // Ordered endpoints and freed slots may have made more messages due.
+            self.notifier.wake_worker();
+            if closed.is_some_and(|t| t.elapsed() > SHUTDOWN_GRACE) && !unwritten.is_empty() {
+                let attempts: usize = unwritten.iter().map(Round::attempts).sum();
+                tracing::error!(attempts, "stopping with attempts the database did not take; their claims expire and they are retried");
+                break;
+            }
+        }
+    }
+
     /// Sends the messages handed over by committed transactions, each on its own task as
     /// claimed ones are. On `stop` it sends what was handed over before it and returns.
     async fn send_handed(
@@ -251,32 +318,50 @@ impl Worker {
                     // Nothing more is accepted; what is queued is still sent.
                     rx.close();
                     while let Some(group) = rx.recv().await {
-                        self.send_group(group, &tx).await;
+                        self.send_group(group, &tx, &stop).await;
                     }
                     return;
                 }
             };
             match group {
-                Some(group) => self.send_group(group, &tx).await,
+                Some(group) => self.send_group(group, &tx, &stop).await,
                 None => return,
             }
         }
     }
 
-    async fn send_group(self: &Arc<Self>, group: Handed, tx: &mpsc::UnboundedSender<Sent>) {
+    async fn send_group(
+        self: &Arc<Self>,
+        group: Handed,
+        tx: &mpsc::UnboundedSender<Sent>,
+        stop: &CancellationToken,
+    ) {
         let mut hooks: Vec<String> = group.iter().map(|(c, _)| c.webhook_id.clone()).collect();
         hooks.sort();
         hooks.dedup();
         // Read now, not when the message was written: an edit in between (a new URL, a
-        // rotated secret) applies, as it would to a claimed message.
-        let endpoints = match sd::endpoints(&self.db, &hooks).await {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, messages = group.len(), "reading the endpoints of new messages failed; their claims expire and they are sent then");
-                for (c, _) in &group {
-                    self.admission.release(&c.webhook_id);
+        // rotated secret) applies, as it would to a claimed message. While the database is
+        // unavailable the messages keep their room and are sent as soon as it answers.
+        let mut pause = RETRY_FIRST;
+        let endpoints = loop {
+            match sd::endpoints(&self.db, &hooks).await {
+                Ok(e) => break e,
+                Err(e) if crate::store::is_unavailable(&e) && !stop.is_cancelled() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = stop.cancelled() => {}
+                    }
+                    pause = (pause * 2).min(RETRY_MAX);
                 }
-                return;
+                Err(e) => {
+                    if !crate::store::is_unavailable(&e) {
+                        tracing::error!(error = %e, messages = group.len(), "reading the endpoints of new messages failed; their claims expire and they are sent then");
+                    }
+                    for (c, _) in &group {
+                        self.admission.release(&c.webhook_id);
+                    }
+                    return;
+                }
             }
         };
         for (c, permit) in group {

@@ -53,12 +53,9 @@ impl Committer {
             actor: actor.clone(),
             reply,
         };
-        self.jobs
-            .send(job)
-            .map_err(|_| EngineError::Db(sqlx::Error::PoolClosed))?;
-        answer
-            .await
-            .map_err(|_| EngineError::Db(sqlx::Error::PoolClosed))?
+        // The writer task is gone only when the database is closing.
+        self.jobs.send(job).map_err(|_| EngineError::Unavailable)?;
+        answer.await.map_err(|_| EngineError::Unavailable)?
     }
 }
 
@@ -91,13 +88,20 @@ async fn run(
         let group = std::mem::take(&mut jobs);
         let result = match tx {
             Ok(tx) => commit_group(tx, handoff(), &group).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         match result {
             Ok(outs) => {
                 metrics.bookings_committed(outs.iter().filter(|o| o.is_ok()).count());
                 for (j, out) in group.into_iter().zip(outs) {
                     let _ = j.reply.send(out);
+                }
+            }
+            Err(EngineError::Unavailable) => {
+                // Nothing of the group was written, and one by one would only make each call
+                // wait its turn to fail: every call hears at once to try again later.
+                for j in group {
+                    let _ = j.reply.send(Err(EngineError::Unavailable));
                 }
             }
             Err(e) => {
@@ -118,7 +122,7 @@ async fn commit_group(
     mut tx: WriteTx,
     mut handoff: Handoff,
     group: &[Job],
-) -> Result<Vec<Result<BookingOut, EngineError>>, sqlx::Error> {
+) -> Result<Vec<Result<BookingOut, EngineError>>, EngineError> {
     let mut cache = ReadCache::default();
     let mut batch = Batch::default();
     let mut outs = Vec::with_capacity(group.len());
@@ -136,7 +140,7 @@ async fn commit_group(
             {
                 Ok(r) => rows.extend(r),
                 Err(e) => {
-                    failed = Some(e);
+                    failed = Some(e.into());
                     break;
                 }
             }
@@ -146,7 +150,7 @@ async fn commit_group(
                 batch.append(writes);
                 outs.push(Ok(out));
             }
-            Err(EngineError::Db(e)) => {
+            Err(e @ (EngineError::Db(_) | EngineError::Unavailable)) => {
                 failed = Some(e);
                 break;
             }
@@ -158,6 +162,7 @@ async fn commit_group(
         return Err(e);
     }
     rows.extend(tx.commit_with(batch.merge_inserts()).await?);
+
     handoff.committed(&rows);
     Ok(outs)
 }

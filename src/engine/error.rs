@@ -16,8 +16,24 @@ pub enum EngineError {
     /// The request is valid but the data forbids it now: no free seat, not final (409).
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be written now: full, read-only, down or refusing connections
+    /// (503, try again later). Its cause is logged once per episode by the store.
+    #[error("the database cannot be written now")]
+    Unavailable,
+    /// Any other database failure: a bug (500).
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
+}
+
+/// Every database error of a use case is sorted here, by the store's one rule.
+impl From<sqlx::Error> for EngineError {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::store::is_unavailable(&e) {
+            Self::Unavailable
+        } else {
+            Self::Db(e)
+        }
+    }
 }
 
 impl EngineError {

@@ -115,8 +115,10 @@ impl Engine {
     /// The scheduler loop: runs due actions, then sleeps until the next is due (at most 5 s).
     pub async fn run_scheduler(&self, stop: tokio_util::sync::CancellationToken) {
         loop {
-            if let Err(e) = self.run_due(now_ms(), 500).await {
-                tracing::error!(error = %e, "applying due booking actions failed");
+            // An unavailable database is logged once per episode by the store.
+            match self.run_due(now_ms(), 500).await {
+                Ok(_) | Err(EngineError::Unavailable) => {}
+                Err(e) => tracing::error!(error = %e, "applying due booking actions failed"),
             }
             let wait = match store::bookings::next_due_at(&self.db).await {
                 Ok(Some(t)) => (t - now_ms()).clamp(10, 5_000),
@@ -201,14 +203,21 @@ impl Engine {
     pub async fn run_housekeeping(&self, retention: Duration, stop: CancellationToken) {
         let mut last_purge = 0i64;
         loop {
-            if let Err(e) = self.replay_step().await {
-                tracing::error!(error = %e, "bulk replay step failed");
+            // An unavailable database is logged once per episode by the store.
+            match self.replay_step().await {
+                Err(e) if !store::is_unavailable(&e) => {
+                    tracing::error!(error = %e, "bulk replay step failed")
+                }
+                _ => {}
             }
             let now = now_ms();
             if now - last_purge > 3_600_000 {
                 last_purge = now;
-                if let Err(e) = self.purge(now - retention.as_millis() as i64).await {
-                    tracing::error!(error = %e, "retention purge failed");
+                match self.purge(now - retention.as_millis() as i64).await {
+                    Err(e) if !store::is_unavailable(&e) => {
+                        tracing::error!(error = %e, "retention purge failed")
+                    }
+                    _ => {}
                 }
             }
             tokio::select! {

@@ -5,14 +5,17 @@
 //! static, so two servers in one process share nothing but what they are given. Reads go
 //! through `&Db` as any sqlx executor does; writes go through `store::write` (see there).
 
+use super::outage::Outage;
 use super::secrets::Secrets;
 use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{FutureExt, TryStreamExt};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub type Conn = sqlx::AnyConnection;
 pub type DbRow = sqlx::any::AnyRow;
@@ -61,6 +64,8 @@ struct Inner {
     secrets: Secrets,
     /// SQLite only: the one connection every write goes through.
     writer: Option<SqliteWriter>,
+    /// Whether it can be written now, as its failures and commits tell.
+    outage: Arc<Outage>,
 }
 
 impl std::fmt::Debug for Db {
@@ -122,10 +127,13 @@ impl SqliteWriter {
 impl Db {
     /// Opens the database: a SQLite file (created with its folder, in WAL mode) or a PostgreSQL
     /// database, its webhook secrets sealed with `secrets`. `max_connections` bounds the pool (on PostgreSQL, count it against the
-    /// server's `max_connections` times the number of instances).
+    /// server's `max_connections` times the number of instances). A call waits at most `wait`
+    /// for a connection (PostgreSQL restarting, refusing or unreachable), then fails as
+    /// unavailable (see [`super::outage`]).
     pub async fn connect(
         database_url: &str,
         max_connections: u32,
+        wait: Duration,
         secrets: Secrets,
     ) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
@@ -152,6 +160,7 @@ impl Db {
         let opts = AnyConnectOptions::from_str(&url).context("database_url: not a valid URL")?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            .acquire_timeout(wait)
             // A SQLite connection is a file handle in this process and cannot go stale; pinging
             // it before every use was one more thread hand-off per query. A PostgreSQL
             // connection can be cut by the server or the network, so it is still checked.
@@ -176,6 +185,7 @@ impl Db {
             backend,
             secrets,
             writer,
+            outage: Arc::default(),
         })))
     }
 
@@ -183,9 +193,10 @@ impl Db {
     pub async fn open(
         database_url: &str,
         max_connections: u32,
+        wait: Duration,
         secrets: Secrets,
     ) -> anyhow::Result<Db> {
-        let db = Self::connect(database_url, max_connections, secrets).await?;
+        let db = Self::connect(database_url, max_connections, wait, secrets).await?;
         db.migrate().await?;
         Ok(db)
     }
@@ -218,7 +229,12 @@ impl Db {
 
     /// A connection of the pool, for several reads in a row.
     pub async fn acquire(&self) -> sqlx::Result<sqlx::pool::PoolConnection<Any>> {
-        self.0.pool.acquire().await
+        self.outage().check(self.0.pool.acquire().await)
+    }
+
+    /// Whether it can be written now (see [`super::outage`]).
+    pub fn outage(&self) -> &Outage {
+        &self.0.outage
     }
 
     pub(super) fn sqlite_writer(&self) -> Option<&SqliteWriter> {
@@ -269,7 +285,12 @@ impl<'p> Executor<'p> for &'_ Db {
         'p: 'e,
         E: 'q + sqlx::Execute<'q, Any>,
     {
-        self.pool().fetch_many(query)
+        let outage = self.0.outage.clone();
+        Box::pin(
+            self.pool()
+                .fetch_many(query)
+                .inspect_err(move |e| outage.failed(e)),
+        )
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
@@ -280,7 +301,11 @@ impl<'p> Executor<'p> for &'_ Db {
         'p: 'e,
         E: 'q + sqlx::Execute<'q, Any>,
     {
-        self.pool().fetch_optional(query)
+        let outage = self.0.outage.clone();
+        self.pool()
+            .fetch_optional(query)
+            .map(move |r| outage.check(r))
+            .boxed()
     }
 
     fn prepare_with<'e, 'q: 'e>(
@@ -312,4 +337,17 @@ pub fn now_ms() -> i64 {
 
 pub async fn ping(db: &Db) -> sqlx::Result<()> {
     sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
+
+/// A real write, committed: the one row of `storage_probe` stamped with `now`. It fails when
+/// the database cannot be written (a full disk, a read-only file system, a server that is down
+/// or refusing connections), and its success ends an episode of unavailability.
+pub async fn probe_write(db: &Db, now: i64) -> sqlx::Result<()> {
+    let mut b = super::Batch::default();
+    b.push(
+        "INSERT INTO storage_probe (id, checked_at) VALUES (1, ?) \
+         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        vec![now.into()],
+    );
+    b.commit_alone(db).await
 }

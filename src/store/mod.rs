@@ -9,6 +9,7 @@ pub mod health;
 pub mod inspector;
 pub mod log;
 pub mod notify;
+pub mod outage;
 pub mod replays;
 pub mod retention;
 pub mod secrets;
@@ -21,7 +22,8 @@ pub use accounts::{
     credentials_by_email, delete_app, insert_api_key, list_api_keys, list_apps, rename_app,
     revoke_api_key, set_developer_mode, user_by_id, ApiKeyRow, AppRow, FirstAdmin, UserRow,
 };
-pub use db::{now_ms, ping, Backend, Conn, Db, DbRow};
+pub use db::{now_ms, ping, probe_write, Backend, Conn, Db, DbRow};
+pub use outage::{is_unavailable, OutageStatus};
 pub use webhooks::seal_webhook_secrets;
 pub use write::{
     begin_write, for_update, marks, number_marks, on_writer, spawn_writer, write_slot, Batch, Val,

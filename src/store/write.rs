@@ -41,7 +41,9 @@ async fn lock_writer(db: &Db) -> sqlx::Result<WriterGuard> {
     let mut guard = WriterGuard(cell.lock_owned().await);
     if guard.0.is_none() {
         *guard.0 = Some(Writer {
-            conn: super::db::open_sqlite_writer(db.pool()).await?,
+            conn: db
+                .outage()
+                .check(super::db::open_sqlite_writer(db.pool()).await)?,
             open: false,
         });
     }
@@ -86,7 +88,7 @@ pub fn spawn_writer(db: &Db, work: impl std::future::Future<Output = ()> + Send 
 
 /// A write transaction. On SQLite it holds the write lock from its first statement (so a
 /// read-then-write inside it never fails on a lock upgrade) and the writer connection.
-pub struct WriteTx(TxInner);
+pub struct WriteTx(TxInner, Db);
 
 enum TxInner {
     Sqlite(Option<WriterGuard>),
@@ -133,13 +135,17 @@ impl WriteTx {
     /// error nothing of the transaction is kept.
     pub async fn commit_with(mut self, batch: Batch) -> sqlx::Result<Vec<DbRow>> {
         if !matches!(self.0, TxInner::Sqlite(_)) || batch.values() > MAX_VALUES_PER_QUERY {
-            let rows = batch.run_rows(&mut self).await?;
+            let rows = match batch.run_rows(&mut self).await {
+                Ok(rows) => rows,
+                Err(e) => return self.1.clone().outage().commit(Err(e)),
+            };
             self.commit().await?;
             return Ok(rows);
         }
         let mut batch = batch;
         batch.stmts.push(("COMMIT".into(), vec![]));
-        match batch.run_rows(&mut self).await {
+        let db = self.1.clone();
+        db.outage().commit(match batch.run_rows(&mut self).await {
             Ok(rows) => {
                 self.done();
                 Ok(rows)
@@ -149,10 +155,19 @@ impl WriteTx {
                 let _ = self.finish(false).await;
                 Err(e)
             }
-        }
+        })
     }
 
     async fn finish(&mut self, commit: bool) -> sqlx::Result<()> {
+        let r = self.end(commit).await;
+        if commit {
+            self.1.outage().commit(r)
+        } else {
+            r
+        }
+    }
+
+    async fn end(&mut self, commit: bool) -> sqlx::Result<()> {
         match &mut self.0 {
             TxInner::Sqlite(g) => {
                 let mut guard = g.take().expect("held until the end");
@@ -214,11 +229,14 @@ pub async fn begin_write(db: &Db) -> sqlx::Result<WriteTx> {
             w.open = true;
             if let Err(e) = w.conn.execute("BEGIN IMMEDIATE").await {
                 w.open = false;
-                return Err(e);
+                return db.outage().check(Err(e));
             }
-            Ok(WriteTx(TxInner::Sqlite(Some(guard))))
+            Ok(WriteTx(TxInner::Sqlite(Some(guard)), db.clone()))
         }
-        Backend::Postgres => Ok(WriteTx(TxInner::Postgres(Some(db.pool().begin().await?)))),
+        Backend::Postgres => Ok(WriteTx(
+            TxInner::Postgres(Some(db.outage().check(db.pool().begin().await)?)),
+            db.clone(),
+        )),
     }
 }
 
@@ -254,7 +272,7 @@ impl std::ops::DerefMut for WriteSlot {
 pub async fn write_slot(db: &Db) -> sqlx::Result<WriteSlot> {
     match Backend::of(db) {
         Backend::Sqlite => Ok(WriteSlot(SlotInner::Sqlite(lock_writer(db).await?))),
-        Backend::Postgres => Ok(WriteSlot(SlotInner::Postgres(db.pool().acquire().await?))),
+        Backend::Postgres => Ok(WriteSlot(SlotInner::Postgres(db.acquire().await?))),
     }
 }
 
@@ -404,7 +422,9 @@ impl Batch {
         let values = self.values();
         if Backend::of(db) != Backend::Sqlite || values > MAX_VALUES_PER_QUERY {
             let mut tx = begin_write(db).await?;
-            self.run(&mut tx).await?;
+            if let Err(e) = self.run(&mut tx).await {
+                return db.outage().commit(Err(e));
+            }
             return tx.commit().await;
         }
         let mut sql = String::from("BEGIN IMMEDIATE;\n");
@@ -415,8 +435,9 @@ impl Batch {
             vals.extend(v);
         }
         sql.push_str("COMMIT");
+        let noted = db.clone();
         let db = db.clone();
-        on_writer(&db.clone(), async move {
+        let r = on_writer(&db.clone(), async move {
             let mut conn = write_slot(&db).await?;
             let mut q = sqlx::query(&sql);
             for v in vals {
@@ -432,7 +453,8 @@ impl Batch {
                 }
             }
         })
-        .await
+        .await;
+        noted.outage().commit(r)
     }
 
     fn bind<'q>(
@@ -589,9 +611,14 @@ mod tests {
     async fn scratch(create: &str) -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let db = Db::connect(&url, 2, crate::store::secrets::Secrets::ephemeral())
-            .await
-            .unwrap();
+        let db = Db::connect(
+            &url,
+            2,
+            std::time::Duration::from_secs(2),
+            crate::store::secrets::Secrets::ephemeral(),
+        )
+        .await
+        .unwrap();
         sqlx::query(create).execute(&db).await.unwrap();
         (dir, db)
     }

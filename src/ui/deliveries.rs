@@ -79,7 +79,12 @@ pub async fn redeliver(app: String, msg_id: String) -> PanelResult<MessageDetail
                 "This message is being sent right now; try again in a moment.",
             ));
         }
-        Err(e) => return Err(PanelError::internal(e)),
+        Err(e) => {
+            return Err(match e.downcast::<sqlx::Error>() {
+                Ok(db) => db.into(),
+                Err(other) => PanelError::internal(other),
+            })
+        }
     }
     get_message(app, msg_id).await
 }

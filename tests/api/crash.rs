@@ -63,10 +63,14 @@ pub fn cli_api_key(dir: &std::path::Path, db_url: &str) -> String {
 
 /// Waits until `n` messages are recorded delivered in this database (fails after `within`).
 pub async fn wait_all_delivered(db_url: &str, n: usize, within: Duration) {
-    let db =
-        bookhook::store::Db::connect(db_url, 2, bookhook::store::secrets::Secrets::ephemeral())
-            .await
-            .unwrap();
+    let db = bookhook::store::Db::connect(
+        db_url,
+        2,
+        std::time::Duration::from_secs(2),
+        bookhook::store::secrets::Secrets::ephemeral(),
+    )
+    .await
+    .unwrap();
     let until = Instant::now() + within;
     loop {
         let delivered: i64 =
@@ -161,10 +165,14 @@ async fn kill_9_with_a_thousand_deliveries_in_flight_loses_nothing() {
     child.wait().unwrap();
     let killed_at = Instant::now();
     let before_kill = rx.received().len();
-    let db =
-        bookhook::store::Db::connect(&db_url, 2, bookhook::store::secrets::Secrets::ephemeral())
-            .await
-            .unwrap();
+    let db = bookhook::store::Db::connect(
+        &db_url,
+        2,
+        std::time::Duration::from_secs(2),
+        bookhook::store::secrets::Secrets::ephemeral(),
+    )
+    .await
+    .unwrap();
     let (written, delivered): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COUNT(CASE WHEN status = 'delivered' THEN 1 END) FROM deliveries",
     )

@@ -23,6 +23,7 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
         data_dir: dir.to_path_buf(),
         database_url: test_database_url(dir),
         database_max_connections: 8,
+        database_wait_secs: 2,
         log_level: "warn".into(),
         public_url: "http://127.0.0.1".into(),
         site_root: "target/site".into(),

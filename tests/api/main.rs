@@ -9,6 +9,7 @@ mod bookings;
 mod client;
 mod crash;
 mod delivery;
+mod faults;
 mod formats;
 mod hardening;
 mod helpers;

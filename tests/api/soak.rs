@@ -247,10 +247,14 @@ async fn soak_with_faulty_receivers_and_two_kills_loses_no_message() {
 
     // Everything settles: no message left pending or in flight (the dead webhook's messages
     // fail after their five attempts; the killed process's claims expire and are retried).
-    let db =
-        bookhook::store::Db::connect(&db_url, 2, bookhook::store::secrets::Secrets::ephemeral())
-            .await
-            .unwrap();
+    let db = bookhook::store::Db::connect(
+        &db_url,
+        2,
+        std::time::Duration::from_secs(2),
+        bookhook::store::secrets::Secrets::ephemeral(),
+    )
+    .await
+    .unwrap();
     let until = Instant::now() + Duration::from_secs(120 + target as u64 / 100);
     loop {
         let open: i64 = sqlx::query_scalar(
