@@ -44,7 +44,8 @@ pub struct Settings {
     pub database_wait_secs: u64,
     /// A `tracing` filter such as `info` or `bookhook=debug,info`.
     pub log_level: String,
-    /// The URL people reach the panel at; `https://…` marks the session cookie `Secure`.
+    /// The URL people reach the panel at; `https://…` marks the session cookie `Secure` and
+    /// sends `Strict-Transport-Security`.
     pub public_url: String,
     /// Folder of the built site (JS, WASM, CSS) that cargo-leptos writes.
     pub site_root: String,
@@ -264,7 +265,8 @@ impl Settings {
         })
     }
 
-    pub fn secure_cookies(&self) -> bool {
+    /// The public URL is `https://`: cookies are `Secure` and answers carry HSTS.
+    pub fn served_over_https(&self) -> bool {
         self.public_url.starts_with("https://")
     }
 }
@@ -323,7 +325,7 @@ mod tests {
         let s = load(FileSettings::default(), &[]).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(s.database_url, "sqlite://./data/bookhook.db");
-        assert!(!s.secure_cookies());
+        assert!(!s.served_over_https());
     }
 
     #[test]
@@ -383,13 +385,13 @@ mod tests {
     }
 
     #[test]
-    fn https_public_url_makes_cookies_secure() {
+    fn an_https_public_url_means_served_over_https() {
         let s = load(
             FileSettings::default(),
             &[("PUBLIC_URL", "https://hooks.example.com")],
         )
         .unwrap();
-        assert!(s.secure_cookies());
+        assert!(s.served_over_https());
     }
 
     #[test]

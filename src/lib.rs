@@ -30,6 +30,8 @@ pub mod panel;
 #[cfg(feature = "ssr")]
 pub mod peers;
 #[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
 pub mod serve;
 #[cfg(feature = "ssr")]
 pub mod sessions;

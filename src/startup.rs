@@ -7,6 +7,7 @@ use crate::domain::webhook::TargetPolicy;
 use crate::engine::Engine;
 use crate::notify::Notifier;
 use crate::ops;
+use crate::security;
 use crate::sessions::Sessions;
 use crate::state::AppState;
 use crate::store::{self, Db};
@@ -234,7 +235,7 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         .with_name("bookhook_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.settings.secure_cookies())
+        .with_secure(state.settings.served_over_https())
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             state.settings.session_idle_minutes,
         )));
@@ -244,8 +245,13 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         .into_iter()
         .fold(Router::new(), |r, (path, m)| r.route(path, m))
         .nest("/v2", crate::api::router())
-        .leptos_routes_with_context(&state, pages, || {}, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, pages, security::provide_page_nonce, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(security::provide_page_nonce, shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             ui::guard::pages,
@@ -264,6 +270,13 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         ))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        // Outermost, so that every answer carries them, refusals and 500s included.
+        .layer(middleware::from_fn_with_state(
+            security::Policy {
+                https: state.settings.served_over_https(),
+            },
+            security::headers,
+        ))
         .with_state(state)
 }
 

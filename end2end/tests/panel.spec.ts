@@ -1,4 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { test, expect, watchCsp } from './support';
 
 // One story, in order: the installation starts empty.
 test.describe.configure({ mode: 'serial' });
@@ -256,8 +257,9 @@ test('the seed story: a bin, a webhook to it, a booking confirmed, the delivery 
   await page.getByRole('button', { name: 'Create a webhook that points here' }).click();
   await expect(page.getByText('Linked to the webhook')).toBeVisible();
 
-  // Keep the delivery log open in a second tab, live.
+  // Keep the delivery log open in a second tab, live (its server-sent events under the policy).
   const log = await page.context().newPage();
+  const logCsp = await watchCsp(log);
   await log.goto('/apps/demo/deliveries');
   await log.waitForFunction(() => (window as any).__bookhook_hydrated === true);
   const before = await log.locator('[data-testid="log"] tbody tr').count();
@@ -302,6 +304,7 @@ test('the seed story: a bin, a webhook to it, a booking confirmed, the delivery 
   await expect(log.getByTestId('attempts').locator('> li').first()).toContainText('manual');
   await page.reload();
   await expect(page.getByTestId('captured').locator('> li')).toHaveCount(3);
+  expect(logCsp, logCsp.join('\n')).toEqual([]);
 });
 
 test("a webhook switched to Timekit's payload format sends Timekit's payload, as the inspector shows", async ({ page }) => {

@@ -1,4 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { test, expect } from './support';
 
 // `make screenshots`: the README's pictures of the panel, on a fresh installation.
 const shot = (name: string) => `screenshots/${name}.png`;

@@ -1,5 +1,4 @@
-import { test, expect } from '@playwright/test';
-import { signIn, developerModeOn, waitForHydration } from './support';
+import { test, expect, signIn, developerModeOn, waitForHydration } from './support';
 
 // Finding a booking: the Bookings page's filters and the Delivery log's box. Other spec files may
 // have left bookings behind, so this one makes its own, for a customer no one else has.

@@ -1,6 +1,6 @@
-import { test, expect, Page, Browser } from '@playwright/test';
+import { Page, Browser } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { signIn, developerModeOn, waitForHydration } from './support';
+import { test, expect, signIn, developerModeOn, waitForHydration, watchCsp } from './support';
 
 // No one left out: axe-core's automated rules over every page of the panel, signed in with
 // Developer Mode on (and the signed-out pages), failing on any serious or critical violation.
@@ -24,10 +24,12 @@ test('every page passes axe-core with no serious or critical violation', async (
   // Signed out: the first-run page (on a fresh installation) and the sign-in page.
   const anon = await browser.newContext();
   const out = await anon.newPage();
+  const outCsp = await watchCsp(out);
   await out.goto('/');
   await out.waitForURL(/\/(setup|login|apps\/.*)$/);
   if (out.url().endsWith('/setup')) found.push(...(await violations(out, 'setup')));
   await anon.close();
+  found.push(...outCsp);
 
   await signIn(page);
   const slug = page.url().match(/\/apps\/([^/]+)\/bookings/)![1];
@@ -100,9 +102,11 @@ test('every page passes axe-core with no serious or critical violation', async (
   // Signed out again: the sign-in page.
   const anon2 = await browser.newContext();
   const login = await anon2.newPage();
+  const loginCsp = await watchCsp(login);
   await login.goto('/login');
   found.push(...(await violations(login, 'sign in')));
   await anon2.close();
+  found.push(...loginCsp);
 
   expect(found, found.join('\n')).toEqual([]);
 });

@@ -1,5 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { signIn, developerModeOn, waitForHydration } from './support';
+import { Page } from '@playwright/test';
+import { test, expect, signIn, developerModeOn, waitForHydration } from './support';
 
 // Times in people's time: bookings on their resource's clock, the log in the browser's zone.
 test.describe.configure({ mode: 'serial' });

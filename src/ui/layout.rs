@@ -305,7 +305,9 @@ fn SideNav(slug: String) -> impl IntoView {
                 <A href=webhooks.clone()>"Webhooks"</A>
                 <A href=deliveries.clone()>"Delivery log"</A>
                 <A href=inspector.clone()>"Inspector"</A>
-                <A href=reference.clone()>"API reference"</A>
+                // Loaded as a document of its own: its policy allows RapiDoc's inline styles,
+                // and no other page's does (see `security::allows_inline_styles`).
+                <A href=reference.clone() attr:rel="external">"API reference"</A>
             </Show>
             <A href=href("settings")>"Settings"</A>
         </nav>

@@ -19,6 +19,7 @@ mod pages;
 mod properties;
 mod receiver;
 mod search;
+mod security;
 mod snippets;
 mod soak;
 mod webhooks;
