@@ -1,5 +1,5 @@
 import { Page } from '@playwright/test';
-import { test, expect, watchCsp } from './support';
+import { test, expect, watchCsp, createBooking } from './support';
 
 // One story, in order: the installation starts empty.
 test.describe.configure({ mode: 'serial' });
@@ -140,15 +140,14 @@ test('a confirm_decline booking is created and confirmed in the panel', async ({
   await expect(page.getByRole('heading', { name: 'New resource' })).toBeVisible();
   await page.locator('input[name="name"]').fill('Studio A');
   await page.getByRole('button', { name: 'Create resource' }).click();
-  await page.getByRole('link', { name: 'New booking' }).click();
-  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
-  await form.getByLabel('Graph').selectOption('confirm_decline');
-  await form.getByLabel('What').fill('Intro session');
-  await form.getByLabel('Start', { exact: false }).fill('2030-01-10T10:00');
-  await form.getByLabel('End', { exact: false }).fill('2030-01-10T11:00');
-  await form.getByLabel('Customer name').fill('Grace Hopper');
-  await form.getByLabel('Customer email').fill('grace@example.com');
-  await form.getByRole('button', { name: 'Create booking' }).click();
+  await createBooking(page, {
+    graph: 'confirm_decline',
+    what: 'Intro session',
+    start: '2030-01-10T10:00',
+    end: '2030-01-10T11:00',
+    customer: 'Grace Hopper',
+    email: 'grace@example.com',
+  });
   await expect(page).toHaveURL(/\/apps\/demo\/bookings\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId('booking-state')).toHaveText('tentative');
   await page.getByRole('button', { name: 'confirm', exact: true }).click();
@@ -266,15 +265,14 @@ test('the seed story: a bin, a webhook to it, a booking confirmed, the delivery 
 
   await page.goto('/apps/demo/bookings');
   await waitForHydration(page);
-  await page.getByRole('link', { name: 'New booking' }).click();
-  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
-  await form.getByLabel('Graph').selectOption('confirm_decline');
-  await form.getByLabel('What').fill('Seed session');
-  await form.getByLabel('Start', { exact: false }).fill('2030-02-01T09:00');
-  await form.getByLabel('End', { exact: false }).fill('2030-02-01T10:00');
-  await form.getByLabel('Customer name').fill('Ada Lovelace');
-  await form.getByLabel('Customer email').fill('ada@example.org');
-  await form.getByRole('button', { name: 'Create booking' }).click();
+  await createBooking(page, {
+    graph: 'confirm_decline',
+    what: 'Seed session',
+    start: '2030-02-01T09:00',
+    end: '2030-02-01T10:00',
+    customer: 'Ada Lovelace',
+    email: 'ada@example.org',
+  });
   await expect(page.getByTestId('booking-state')).toHaveText('tentative');
   await page.getByRole('button', { name: 'confirm', exact: true }).click();
   await expect(page.getByTestId('booking-state')).toHaveText('confirmed');

@@ -1,4 +1,4 @@
-import { test, expect, signIn, developerModeOn, waitForHydration } from './support';
+import { test, expect, signIn, developerModeOn, waitForHydration, createResource, createBooking } from './support';
 
 // Finding a booking: the Bookings page's filters and the Delivery log's box. Other spec files may
 // have left bookings behind, so this one makes its own, for a customer no one else has.
@@ -26,23 +26,16 @@ test('search by email finds the booking on the Bookings page and its message in 
   expect(hook.ok(), await hook.text()).toBeTruthy();
 
   // A resource and a booking, made in the page's own forms.
-  await page.getByRole('link', { name: 'New booking' }).click();
-  const resourceForm = page.locator('form', { has: page.getByRole('button', { name: 'Create resource' }) });
-  await resourceForm.locator('input[name="name"]').fill(STUDIO);
-  await resourceForm.getByLabel('Time zone').fill('UTC');
-  await resourceForm.getByRole('button', { name: 'Create resource' }).click();
-  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
-  await expect(form.getByLabel('Resource').locator('option', { hasText: STUDIO })).toHaveCount(1);
-  await form.getByLabel('Resource').selectOption({ label: STUDIO });
-  await form.getByLabel('Graph').selectOption('instant');
-  await form.getByLabel('What').fill('Findable class');
-  await form.getByLabel('Customer name').fill('Finn Finder');
-  await form.getByLabel('Customer email').fill(CUSTOMER);
-  await form.getByLabel('Start', { exact: false }).fill('2030-01-10T10:00');
-  await form.getByLabel('End', { exact: false }).fill('2030-01-10T11:00');
-  await form.getByRole('button', { name: 'Create booking' }).click();
-  await expect(page).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
-  const id = page.url().split('/').pop()!;
+  await createResource(page, STUDIO, 'UTC');
+  const id = await createBooking(page, {
+    resource: STUDIO,
+    graph: 'instant',
+    what: 'Findable class',
+    start: '2030-01-10T10:00',
+    end: '2030-01-10T11:00',
+    customer: 'Finn Finder',
+    email: CUSTOMER,
+  });
 
   // The Bookings page: the email (in any case) finds it and nothing else.
   await page.goto(`/apps/${slug}/bookings`);

@@ -76,3 +76,52 @@ export async function developerModeOn(page: Page) {
   await expect(nav.getByRole('link', { name: 'Webhooks' })).toBeVisible();
   await page.getByLabel('Profile').click();
 }
+
+/** The Bookings page's two forms, opened by its "New booking" link unless open (the page must be open). */
+export async function newBookingForms(page: Page) {
+  const link = page.getByRole('link', { name: 'New booking' });
+  if ((await link.getAttribute('aria-expanded')) !== 'true') await link.click();
+  await expect(link).toHaveAttribute('aria-expanded', 'true');
+  return {
+    resource: page.locator('form', { has: page.getByRole('button', { name: 'Create resource' }) }),
+    booking: page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) }),
+  };
+}
+
+/** Creates a resource in the open resource form; it is then offered in the booking form. */
+export async function createResource(page: Page, name: string, zone: string) {
+  const { resource, booking } = await newBookingForms(page);
+  await resource.locator('input[name="name"]').fill(name);
+  await resource.getByLabel('Time zone').fill(zone);
+  // Close the list of suggestions the browser opened under the field (it swallows clicks).
+  await resource.getByLabel('Time zone').press('Escape');
+  await resource.getByRole('button', { name: 'Create resource' }).click();
+  await expect(booking.getByLabel('Resource').locator('option', { hasText: name })).toHaveCount(1);
+}
+
+export interface NewBooking {
+  /** The resource's name; the form's first resource when left out. */
+  resource?: string;
+  graph: string;
+  what: string;
+  /** `datetime-local` values, read on the resource's clock. */
+  start: string;
+  end: string;
+  customer: string;
+  email: string;
+}
+
+/** Fills the New booking form and creates the booking; returns its id, its page open. */
+export async function createBooking(page: Page, b: NewBooking): Promise<string> {
+  const { booking: form } = await newBookingForms(page);
+  if (b.resource) await form.getByLabel('Resource').selectOption({ label: b.resource });
+  await form.getByLabel('Graph').selectOption(b.graph);
+  await form.getByLabel('What').fill(b.what);
+  await form.getByLabel('Start', { exact: false }).fill(b.start);
+  await form.getByLabel('End', { exact: false }).fill(b.end);
+  await form.getByLabel('Customer name').fill(b.customer);
+  await form.getByLabel('Customer email').fill(b.email);
+  await form.getByRole('button', { name: 'Create booking' }).click();
+  await expect(page).toHaveURL(/\/bookings\/[0-9a-f-]{36}$/);
+  return page.url().split('/').pop()!;
+}

@@ -1,6 +1,6 @@
 import { Page, Browser } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { test, expect, signIn, developerModeOn, waitForHydration, watchCsp } from './support';
+import { test, expect, signIn, developerModeOn, waitForHydration, watchCsp, createResource, createBooking } from './support';
 
 // No one left out: axe-core's automated rules over every page of the panel, signed in with
 // Developer Mode on (and the signed-out pages), failing on any serious or critical violation.
@@ -49,23 +49,17 @@ test('every page passes axe-core with no serious or critical violation', async (
 
   await page.goto(`${base}/bookings`);
   await waitForHydration(page);
-  await page.getByRole('link', { name: 'New booking' }).click();
-  const resourceForm = page.locator('form', { has: page.getByRole('button', { name: 'Create resource' }) });
-  await resourceForm.locator('input[name="name"]').fill('Axe room');
-  await resourceForm.getByLabel('Time zone').fill('Europe/Copenhagen');
-  await resourceForm.getByLabel('Time zone').press('Escape');
-  await resourceForm.getByRole('button', { name: 'Create resource' }).click();
-  const form = page.locator('form', { has: page.getByRole('button', { name: 'Create booking' }) });
-  await expect(form.getByLabel('Resource').locator('option', { hasText: 'Axe room' })).toHaveCount(1);
+  await createResource(page, 'Axe room', 'Europe/Copenhagen');
   found.push(...(await violations(page, 'bookings with the new booking form')));
-  await form.getByLabel('Resource').selectOption({ label: 'Axe room' });
-  await form.getByLabel('Graph').selectOption('confirm_decline');
-  await form.getByLabel('What').fill('Axe session');
-  await form.getByLabel('Start', { exact: false }).fill('2030-05-01T10:00');
-  await form.getByLabel('End', { exact: false }).fill('2030-05-01T11:00');
-  await form.getByLabel('Customer name').fill('Tim Berners-Lee');
-  await form.getByLabel('Customer email').fill('tim@example.org');
-  await form.getByRole('button', { name: 'Create booking' }).click();
+  await createBooking(page, {
+    resource: 'Axe room',
+    graph: 'confirm_decline',
+    what: 'Axe session',
+    start: '2030-05-01T10:00',
+    end: '2030-05-01T11:00',
+    customer: 'Tim Berners-Lee',
+    email: 'tim@example.org',
+  });
   await expect(page.getByTestId('booking-state')).toHaveText('tentative');
   const booking = page.url();
 
