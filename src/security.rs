@@ -62,12 +62,13 @@ pub async fn headers(State(policy): State<Policy>, mut req: Request, next: Next)
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let csp = if is_type(h, "text/html") {
-        page_policy(&nonce, inline_styles)
+        // A nonce is URL-safe base64, so the policy is always a valid header value.
+        HeaderValue::from_str(&page_policy(&nonce, inline_styles)).ok()
     } else {
-        NOT_A_PAGE.to_string()
+        Some(HeaderValue::from_static(NOT_A_PAGE))
     };
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    if let Some(csp) = csp {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
