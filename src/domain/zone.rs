@@ -73,9 +73,9 @@ use chrono::{LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 #[cfg(feature = "ssr")]
 use chrono_tz::{OffsetComponents, Tz};
 
-#[cfg(feature = "ssr")]
 /// Every IANA zone name chrono-tz knows, with its UTC offset now (`UTC+01:00`), for the
 /// panel's searchable list.
+#[cfg(feature = "ssr")]
 pub fn all_zones() -> Vec<(String, String)> {
     let now = Utc::now();
     chrono_tz::TZ_VARIANTS
@@ -94,14 +94,14 @@ fn offset_text(secs: i32) -> String {
     format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
-#[cfg(feature = "ssr")]
 /// The zone by name; an unknown or empty name reads as UTC (zones are checked when stored).
+#[cfg(feature = "ssr")]
 fn zone(name: &str) -> Tz {
     name.parse().unwrap_or(Tz::UTC)
 }
 
-#[cfg(feature = "ssr")]
 /// `ms` on the wall clock of `zone`.
+#[cfg(feature = "ssr")]
 pub fn zoned(ms: i64, zone_name: &str) -> ZonedTime {
     let tz = zone(zone_name);
     let t = Utc
@@ -118,8 +118,8 @@ pub fn zoned(ms: i64, zone_name: &str) -> ZonedTime {
     }
 }
 
-#[cfg(feature = "ssr")]
 /// The instant (Unix milliseconds) a `datetime-local` value means in `zone`.
+#[cfg(feature = "ssr")]
 pub fn from_local(local: &str, zone_name: &str) -> Result<i64, LocalTimeError> {
     let s = local.trim();
     let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")

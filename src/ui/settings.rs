@@ -1,11 +1,12 @@
 //! The Settings page: the app's name, its API keys (created, shown once, revoked), new apps
 //! and deleting an app.
 
+use crate::domain::zone::utc_text;
 #[cfg(feature = "ssr")]
 use crate::error::PanelError;
 use crate::error::PanelResult;
 use crate::ui::layout::{use_app_slug, PanelInfo};
-use crate::ui::widgets::{confirm, copy_to_clipboard, format_time, FormError, When};
+use crate::ui::widgets::{confirm, copy_to_clipboard, FormError, When};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
@@ -330,7 +331,7 @@ fn KeyTable(
                                             None => view! { <span class="badge ok">"active"</span> }.into_any(),
                                             Some(t) => {
                                                 view! {
-                                                    <span class="badge muted" title=format_time(t)>
+                                                    <span class="badge muted" title=utc_text(t)>
                                                         "revoked"
                                                     </span>
                                                 }

@@ -66,11 +66,6 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// `2026-11-28 07:28 UTC` from Unix milliseconds (for texts that are not shown as a [`When`]).
-pub fn format_time(ms: i64) -> String {
-    utc_text(ms)
-}
-
 /// How the panel shows when things happened: in the browser's time zone (named), or in UTC when
 /// the person chose so (remembered in the browser). The server knows neither, so the page is
 /// rendered in UTC and switches to the browser's zone once hydrated.
