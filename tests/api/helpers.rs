@@ -177,10 +177,14 @@ pub async fn spawn_app_for_receivers(deliver: bool) -> (TestApp, Api) {
     (app, api)
 }
 
+/// A browser-like client: keeps cookies, follows no redirect. No request of a test takes a
+/// minute, so one that does fails its test with the request named, instead of leaving the
+/// whole run waiting.
 pub fn new_client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap()
 }
@@ -261,7 +265,7 @@ impl TestApp {
         Api {
             base: self.base.clone(),
             key: key.plain,
-            client: Client::new(),
+            client: new_client(),
         }
     }
 

@@ -50,7 +50,10 @@ impl Cluster {
             .env("BOOKHOOK_DATABASE_URL", &self.db_url)
             .env("BOOKHOOK_LISTEN", format!("127.0.0.1:{port}"))
             .env("BOOKHOOK_ALLOWED_TARGET_SUBNETS", "127.0.0.0/8")
-            .env("BOOKHOOK_DELIVERY_TIMEOUT_SECS", "2")
+            // Well above the kill test's 1.5 s hang even on a loaded machine: an attempt that
+            // timed out would be retried before the kill, which the test would take for a
+            // duplicate (with 2 s it did, once, at a load average of 9 on 2 cores).
+            .env("BOOKHOOK_DELIVERY_TIMEOUT_SECS", "5")
             .env("BOOKHOOK_DATABASE_MAX_CONNECTIONS", "6")
             .env("BOOKHOOK_LOG_LEVEL", "error")
             .stdout(Stdio::null())
