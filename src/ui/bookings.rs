@@ -367,10 +367,14 @@ pub fn BookingsPage() -> impl IntoView {
                 "New booking"
             </A>
         </div>
+        // `resources` is read in this one Transition only: Leptos may never finish a server
+        // render that reads one resource in two (leptos-rs/leptos#4851), and this page is
+        // rendered whole before it is sent.
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let res = resources.await.unwrap_or_default();
                 let no_resources = res.is_empty();
+                let choices = res.clone();
                 view! {
                     <Show when=move || show_new.get() || no_resources>
                         <NewResourceCard action=create_resource first=no_resources />
@@ -378,60 +382,10 @@ pub fn BookingsPage() -> impl IntoView {
                     <Show when=move || show_new.get() && !no_resources>
                         <NewBookingCard action=create resources=res.clone() />
                     </Show>
+                    <BookingFilters resources=choices />
                 }
             })}
         </Transition>
-        <Form method="GET" action="" attr:class="filters">
-            <label>
-                "Customer name, email or booking id"
-                <input type="search" name="q" value=filter("q") prop:value=move || filter("q") placeholder="ada@example.com" />
-            </label>
-            <label>
-                "Resource"
-                <select name="resource">
-                    <option value="">"All resources"</option>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            resources.await.unwrap_or_default().into_iter()
-                                .map(|r| {
-                                    let selected = filter("resource") == r.id;
-                                    view! { <option value=r.id.clone() selected=selected>{r.name.clone()}</option> }
-                                })
-                                .collect_view()
-                        })}
-                    </Transition>
-                </select>
-            </label>
-            <label>
-                "Starts from (UTC day)"
-                <input type="date" name="from" value=filter("from") prop:value=move || filter("from") />
-            </label>
-            <label>
-                "Starts until (UTC day)"
-                <input type="date" name="to" value=filter("to") prop:value=move || filter("to") />
-            </label>
-            <label>
-                "Graph"
-                <select name="graph" prop:value=move || filter("graph")>
-                    <option value="">"All graphs"</option>
-                    {Graph::ALL
-                        .iter()
-                        .map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> })
-                        .collect_view()}
-                </select>
-            </label>
-            <label>
-                "State"
-                <select name="state" prop:value=move || filter("state")>
-                    <option value="">"All states"</option>
-                    {State::ALL
-                        .iter()
-                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
-                        .collect_view()}
-                </select>
-            </label>
-            <button type="submit" class="btn">"Filter"</button>
-        </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading bookings…"</p> }>
             {move || Suspend::new(async move {
                 match bookings.await {
@@ -466,6 +420,63 @@ pub fn BookingsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The Bookings page's filters: a GET form, so the address holds the search and the pager keeps
+/// it; each field shows the address's value.
+#[component]
+fn BookingFilters(resources: Vec<ResourceOut>) -> impl IntoView {
+    let query = use_query_map();
+    let filter = move |k: &str| query.read().get(k).unwrap_or_default();
+    view! {
+        <Form method="GET" action="" attr:class="filters">
+            <label>
+                "Customer name, email or booking id"
+                <input type="search" name="q" value=filter("q") prop:value=move || filter("q") placeholder="ada@example.com" />
+            </label>
+            <label>
+                "Resource"
+                <select name="resource">
+                    <option value="">"All resources"</option>
+                    {resources.into_iter()
+                        .map(|r| {
+                            let selected = filter("resource") == r.id;
+                            view! { <option value=r.id.clone() selected=selected>{r.name.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Starts from (UTC day)"
+                <input type="date" name="from" value=filter("from") prop:value=move || filter("from") />
+            </label>
+            <label>
+                "Starts until (UTC day)"
+                <input type="date" name="to" value=filter("to") prop:value=move || filter("to") />
+            </label>
+            <label>
+                "Graph"
+                <select name="graph" prop:value=move || filter("graph")>
+                    <option value="">"All graphs"</option>
+                    {Graph::ALL
+                        .iter()
+                        .map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "State"
+                <select name="state" prop:value=move || filter("state")>
+                    <option value="">"All states"</option>
+                    {State::ALL
+                        .iter()
+                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="btn">"Filter"</button>
+        </Form>
     }
 }
 
